@@ -1,0 +1,540 @@
+package ifmatch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Version is the ifmatch release, sent in the User-Agent header.
+const Version = "0.1.0"
+
+// maxBodyBytes caps how much of any response body ifmatch reads.
+const maxBodyBytes = 10 << 20
+
+// Product hosts. Each Twilio product has its own API host.
+const (
+	productTaskRouter = "taskrouter"
+	productSync       = "sync"
+)
+
+// Client talks to Twilio's TaskRouter and Sync APIs. Create one with
+// [NewClient] or [NewClientFromEnv] and share it: a Client is immutable after
+// construction and safe for concurrent use by many goroutines.
+//
+// A Client never prints its credentials: formatting it with %v or %+v shows
+// only the account SID.
+type Client struct {
+	accountSID string
+	username   string // account SID or API key SID
+	password   string // auth token or API key secret: never printed
+	baseURL    *url.URL
+	region     string
+	edge       string
+	userAgent  string
+	logger     *slog.Logger
+	rc         *retryablehttp.Client
+	defaults   updateConfig
+	cache      *etagCache
+}
+
+// Option configures a [Client] at construction.
+type Option func(*clientConfig) error
+
+type clientConfig struct {
+	apiKey, apiSecret string
+	baseURL           string
+	region, edge      string
+	httpClient        *http.Client
+	userAgent         string
+	logger            *slog.Logger
+	retryMax          int
+	retryMin          time.Duration
+	retryMaxWait      time.Duration
+	update            []UpdateOption
+	noCache           bool
+}
+
+// WithAPIKey authenticates with an API key (SID "SK…") and its secret instead
+// of the account's auth token. The account SID given to [NewClient] still names
+// the account; the auth token argument may then be empty.
+func WithAPIKey(keySID, secret string) Option {
+	return func(c *clientConfig) error {
+		if err := checkSID("API key SID", "SK", keySID); err != nil {
+			return err
+		}
+		if secret == "" {
+			return fmt.Errorf("%w: API key secret is empty", ErrInvalidArgument)
+		}
+		c.apiKey, c.apiSecret = keySID, secret
+		return nil
+	}
+}
+
+// WithBaseURL sends every product's requests to one base URL (a proxy, or the
+// fake server of package ifmatchtest) instead of Twilio's per-product hosts.
+// Plain http is accepted only for loopback hosts: credentials never travel in
+// clear over a network.
+func WithBaseURL(u string) Option {
+	return func(c *clientConfig) error {
+		if _, err := parseBaseURL(u); err != nil {
+			return err
+		}
+		c.baseURL = u
+		return nil
+	}
+}
+
+// WithRegion selects a Twilio region (for example "ie1"), as twilio-go does:
+// requests go to {product}.{edge}.{region}.twilio.com.
+func WithRegion(region string) Option {
+	return func(c *clientConfig) error {
+		if !isHostLabel(region) {
+			return fmt.Errorf("%w: region %q is not a host name label", ErrInvalidArgument, truncate(region))
+		}
+		c.region = region
+		return nil
+	}
+}
+
+// WithEdge selects a Twilio edge location (for example "dublin"). With an edge
+// and no region, the region is "us1", as in Twilio's own SDKs.
+func WithEdge(edge string) Option {
+	return func(c *clientConfig) error {
+		if !isHostLabel(edge) {
+			return fmt.Errorf("%w: edge %q is not a host name label", ErrInvalidArgument, truncate(edge))
+		}
+		c.edge = edge
+		return nil
+	}
+}
+
+// WithHTTPClient makes the Client send requests through a copy of hc: its
+// Transport, Timeout (a per-try timeout) and Jar are used. hc itself is never
+// changed. Redirects are never followed, so credentials never go to another
+// host: a 3xx answer becomes an [*APIError].
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *clientConfig) error {
+		if hc == nil {
+			return fmt.Errorf("%w: nil *http.Client", ErrInvalidArgument)
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithUserAgent appends s to the User-Agent header ifmatch sends.
+func WithUserAgent(s string) Option {
+	return func(c *clientConfig) error {
+		if strings.ContainsAny(s, "\r\n") {
+			return fmt.Errorf("%w: user agent contains a line break", ErrInvalidArgument)
+		}
+		c.userAgent = s
+		return nil
+	}
+}
+
+// WithLogger makes the Client log requests, retries and conflicts to l (at
+// Debug for each request, Info for conflicts and retries). The default logs
+// nothing. Log records never hold credentials.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *clientConfig) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithTransportRetry sets the transport retry policy: at most max retries of
+// one request, waiting between minWait and maxWait (exponential with jitter,
+// a server's Retry-After honoured but clamped to maxWait). See [Client] docs
+// for what is retried.
+func WithTransportRetry(max int, minWait, maxWait time.Duration) Option {
+	return func(c *clientConfig) error {
+		if max < 0 || minWait < 0 || maxWait < minWait {
+			return fmt.Errorf("%w: transport retry needs max >= 0 and 0 <= minWait <= maxWait", ErrInvalidArgument)
+		}
+		c.retryMax, c.retryMin, c.retryMaxWait = max, minWait, maxWait
+		return nil
+	}
+}
+
+// WithoutTransportRetry turns transport retries off: every request is sent
+// once. The conflict loop still retries 412s.
+func WithoutTransportRetry() Option {
+	return func(c *clientConfig) error {
+		c.retryMax = 0
+		return nil
+	}
+}
+
+// WithUpdateDefaults sets client-wide defaults for every update loop
+// ([Workspace.UpdateTask] and the other Update* loops). Options given to a
+// call are applied after these and override them.
+func WithUpdateDefaults(opts ...UpdateOption) Option {
+	return func(c *clientConfig) error {
+		c.update = append(c.update, opts...)
+		return nil
+	}
+}
+
+// WithoutETagCache turns off the Client's memory of the last version of each
+// resource it wrote. With the cache on (the default) an update that follows
+// this Client's own write skips the initial GET; a stale entry costs one 412
+// and a GET, never correctness.
+func WithoutETagCache() Option {
+	return func(c *clientConfig) error {
+		c.noCache = true
+		return nil
+	}
+}
+
+// NewClient returns a Client for the account accountSID ("AC…"), authenticated
+// with authToken, or with an API key given by [WithAPIKey].
+func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
+	if err := checkSID("account SID", "AC", accountSID); err != nil {
+		return nil, err
+	}
+	cfg := clientConfig{retryMax: 3, retryMin: 50 * time.Millisecond, retryMaxWait: 5 * time.Second}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	c := &Client{accountSID: accountSID, username: accountSID, password: authToken,
+		region: cfg.region, edge: cfg.edge, logger: cfg.logger}
+	if cfg.apiKey != "" {
+		c.username, c.password = cfg.apiKey, cfg.apiSecret
+	}
+	if c.password == "" {
+		return nil, fmt.Errorf("%w: auth token is empty (give one, or use WithAPIKey)", ErrInvalidArgument)
+	}
+	if cfg.baseURL != "" {
+		c.baseURL, _ = parseBaseURL(cfg.baseURL)
+	}
+	c.userAgent = "ifmatch-go/" + Version
+	if cfg.userAgent != "" {
+		c.userAgent += " " + cfg.userAgent
+	}
+	c.defaults = defaultUpdateConfig()
+	for _, o := range cfg.update {
+		if o != nil {
+			o(&c.defaults)
+		}
+	}
+	if err := c.defaults.validate(); err != nil {
+		return nil, err
+	}
+	if !cfg.noCache {
+		c.cache = newETagCache(4096)
+	}
+	c.rc = newTransport(cfg)
+	return c, nil
+}
+
+// Environment variables read by [NewClientFromEnv]: the names Twilio's own
+// tools use.
+const (
+	EnvAccountSID = "TWILIO_ACCOUNT_SID"
+	EnvAuthToken  = "TWILIO_AUTH_TOKEN"
+	EnvAPIKey     = "TWILIO_API_KEY"
+	EnvAPISecret  = "TWILIO_API_SECRET"
+	EnvRegion     = "TWILIO_REGION"
+	EnvEdge       = "TWILIO_EDGE"
+)
+
+// NewClientFromEnv builds a Client from TWILIO_ACCOUNT_SID and either
+// TWILIO_AUTH_TOKEN or TWILIO_API_KEY + TWILIO_API_SECRET, with the optional
+// TWILIO_REGION and TWILIO_EDGE. Its error names every variable missing.
+// Options given here are applied after those taken from the environment.
+func NewClientFromEnv(opts ...Option) (*Client, error) {
+	get := os.Getenv
+	var missing []string
+	acct := get(EnvAccountSID)
+	if acct == "" {
+		missing = append(missing, EnvAccountSID)
+	}
+	var env []Option
+	key, secret, token := get(EnvAPIKey), get(EnvAPISecret), get(EnvAuthToken)
+	switch {
+	case key != "" || secret != "":
+		if key == "" {
+			missing = append(missing, EnvAPIKey)
+		}
+		if secret == "" {
+			missing = append(missing, EnvAPISecret)
+		}
+		env = append(env, WithAPIKey(key, secret))
+	case token == "":
+		missing = append(missing, EnvAuthToken+" (or "+EnvAPIKey+" and "+EnvAPISecret+")")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: environment variables not set: %s", ErrInvalidArgument, strings.Join(missing, ", "))
+	}
+	if r := get(EnvRegion); r != "" {
+		env = append(env, WithRegion(r))
+	}
+	if e := get(EnvEdge); e != "" {
+		env = append(env, WithEdge(e))
+	}
+	return NewClient(acct, token, append(env, opts...)...)
+}
+
+// AccountSID returns the account the Client works on.
+func (c *Client) AccountSID() string { return c.accountSID }
+
+// String describes the Client without its credentials.
+func (c *Client) String() string {
+	return fmt.Sprintf("ifmatch.Client{AccountSID: %s, credentials: [redacted]}", c.accountSID)
+}
+
+// GoString is like String, for %#v.
+func (c *Client) GoString() string { return c.String() }
+
+// Format prints the Client as String does for every verb, so that no verb or
+// flag (%+v included) can print the credentials.
+func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// parseBaseURL checks a base URL: absolute, http(s), https unless loopback.
+func parseBaseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: base URL: %v", ErrInvalidArgument, err)
+	}
+	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("%w: base URL %q must be an absolute http(s) URL", ErrInvalidArgument, truncate(s))
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%w: base URL must not carry user info", ErrInvalidArgument)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("%w: base URL %q uses plain http on a non-loopback host; credentials must not travel in clear (use https)", ErrInvalidArgument, u.Redacted())
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawQuery, u.Fragment = "", ""
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func isHostLabel(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// productURL returns the base URL for a product's API.
+func (c *Client) productURL(product string) url.URL {
+	if c.baseURL != nil {
+		return *c.baseURL
+	}
+	host := product
+	region := c.region
+	if c.edge != "" && region == "" {
+		region = "us1"
+	}
+	if c.edge != "" {
+		host += "." + c.edge
+	}
+	if region != "" {
+		host += "." + region
+	}
+	return url.URL{Scheme: "https", Host: host + ".twilio.com"}
+}
+
+// checkSID checks sid against Twilio's pattern: prefix + 32 hex digits. It
+// runs before any request, so a malformed or hostile SID never reaches a URL.
+func checkSID(what, prefix, sid string) error {
+	ok := len(sid) == 34 && sid[:2] == prefix
+	for i := 2; ok && i < len(sid); i++ {
+		ch := sid[i]
+		ok = ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f' || ch >= 'A' && ch <= 'F'
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s %q is malformed: want %q followed by 32 hex digits", ErrInvalidArgument, what, truncate(sid), prefix)
+	}
+	return nil
+}
+
+// truncate bounds user input quoted in error messages.
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// request describes one API call.
+type request struct {
+	method  string
+	product string
+	path    []string // path segments, escaped one by one
+	query   url.Values
+	form    url.Values
+	ifMatch string
+}
+
+// response is a fully read API response.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	etag   string
+}
+
+// endpoint builds the full URL of r.
+func (c *Client) endpoint(r *request) *url.URL {
+	u := c.productURL(r.product)
+	var b strings.Builder
+	b.WriteString(u.Path)
+	for _, seg := range r.path {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(seg))
+	}
+	u.RawPath = b.String()
+	u.Path, _ = url.PathUnescape(u.RawPath)
+	if len(r.query) > 0 {
+		u.RawQuery = r.query.Encode()
+	}
+	return &u
+}
+
+// send performs r through the transport retry layer and reads the answer.
+// Non-2xx answers become *APIError; transport failures a *transportError.
+func (c *Client) send(ctx context.Context, r *request) (*response, error) {
+	return c.sendURL(ctx, r, c.endpoint(r))
+}
+
+func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response, error) {
+	var body []byte
+	if r.form != nil {
+		body = []byte(r.form.Encode())
+	}
+	st := &reqState{method: r.method, url: redactURL(u)}
+	req, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, stateKey{}, st), r.method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: building request: %v", ErrInvalidArgument, err)
+	}
+	req.SetBasicAuth(c.username, c.password)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if r.form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if r.ifMatch != "" {
+		req.Header.Set("If-Match", r.ifMatch)
+	}
+	start := time.Now()
+	resp, err := c.rc.Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			if st.last != nil && !errors.Is(st.last, ctxErr) {
+				return nil, errors.Join(ctxErr, st.last)
+			}
+			return nil, ctxErr
+		}
+		te := &transportError{Method: r.method, URL: st.url, Err: err, NotSent: isDialError(err)}
+		c.log(ctx, slog.LevelInfo, "request failed", "method", r.method, "url", st.url, "error", te.Err.Error())
+		return nil, te
+	}
+	defer resp.Body.Close()
+	out := &response{status: resp.StatusCode, header: resp.Header, etag: resp.Header.Get("ETag")}
+	out.body, err = io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	c.log(ctx, slog.LevelDebug, "request", "method", r.method, "url", st.url, "status", resp.StatusCode,
+		"attempts", st.attempts, "duration", time.Since(start))
+	if err == nil && len(out.body) > maxBodyBytes {
+		err = fmt.Errorf("body exceeds %d bytes", maxBodyBytes)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		ae := parseAPIError(resp.StatusCode, out.body)
+		ae.Method, ae.URL = r.method, st.url
+		ae.RequestID = resp.Header.Get("Twilio-Request-Id")
+		ae.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return out, ae
+	}
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return out, &badResponseError{Method: r.method, URL: st.url, Status: resp.StatusCode, Reason: "reading body: " + err.Error()}
+	}
+	return out, nil
+}
+
+// decode unmarshals a 2xx body into v.
+func decode(r *request, u string, resp *response, v any) error {
+	if len(bytes.TrimSpace(resp.body)) == 0 {
+		return &badResponseError{Method: r.method, URL: u, Status: resp.status, Reason: "empty body"}
+	}
+	if err := json.Unmarshal(resp.body, v); err != nil {
+		return &badResponseError{Method: r.method, URL: u, Status: resp.status, Reason: "decoding JSON: " + err.Error()}
+	}
+	return nil
+}
+
+// badResponseError reports a 2xx response ifmatch could not use.
+type badResponseError struct {
+	Method, URL string
+	Status      int
+	Reason      string
+}
+
+func (e *badResponseError) Error() string {
+	return fmt.Sprintf("ifmatch: %s %s: %d response unusable: %s", e.Method, e.URL, e.Status, e.Reason)
+}
+
+func (e *badResponseError) Unwrap() error { return ErrBadResponse }
+
+// transportError reports a request that got no HTTP answer.
+type transportError struct {
+	Method, URL string
+	Err         error
+	NotSent     bool // the connection was never established: the server saw nothing
+}
+
+func (e *transportError) Error() string {
+	return fmt.Sprintf("ifmatch: %s %s: %v", e.Method, e.URL, e.Err)
+}
+
+func (e *transportError) Unwrap() error { return e.Err }
+
+// redactURL keeps scheme, host and path: no user info, no query.
+func redactURL(u *url.URL) string {
+	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	return v.String()
+}
+
+func (c *Client) log(ctx context.Context, level slog.Level, msg string, args ...any) {
+	if c.logger != nil {
+		c.logger.Log(ctx, level, "ifmatch: "+msg, args...)
+	}
+}

@@ -1,0 +1,328 @@
+package ifmatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// resourceOps is what one conditional resource supplies to the update engine:
+// how to read it, copy it, diff two versions into form fields, and write it
+// conditionally. Everything else (the loop, backoff, ambiguity handling,
+// caching, results) lives once, in runUpdate.
+type resourceOps[T any] struct {
+	key   string // the resource's path: cache key
+	fetch func(ctx context.Context) (*T, error)
+	write func(ctx context.Context, etag string, form url.Values) (*T, error)
+	clone func(*T) *T
+	diff  func(old, cur *T) (url.Values, error)
+	etag  func(*T) string
+}
+
+// runUpdate is the read-modify-write loop shared by every Update* method:
+//
+//  1. read the resource (or take this client's cached copy of its own last
+//     write) and hand mutate a deep copy;
+//  2. diff: nothing changed means no write, and the result is [Unchanged];
+//  3. write the changed fields with If-Match: the ETag read;
+//  4. on 412, back off, read again and go to 2;
+//  5. on an ambiguous write (no answer, 5xx), read again: the same ETag
+//     proves the write did not land, so it is sent again with the same
+//     If-Match (at most one of the copies can ever commit); a new ETag means
+//     it may have landed, which ends in [ErrOutcomeUnknown] unless the call is
+//     [Idempotent].
+func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate func(*T) error, opts []UpdateOption) (*T, error) {
+	cfg := c.defaults
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if mutate == nil {
+		return nil, fmt.Errorf("%w: nil mutator", ErrInvalidArgument)
+	}
+	var b backoff.BackOff
+	cb := &conflictBackoff{initial: cfg.initial, max: cfg.maxInterval}
+	if cfg.newBackoff != nil {
+		b = cfg.newBackoff()
+	}
+	if b == nil {
+		b = cb
+	}
+	start := time.Now()
+	observe := func(a AttemptInfo) {
+		if cfg.observer != nil {
+			cfg.observer(a)
+		}
+	}
+	done := func(v *T, r OperationResult) (*T, error) {
+		if cfg.result != nil {
+			*cfg.result = r
+		}
+		return v, nil
+	}
+
+	var cur *T
+	fromCache := false
+	if c.cache != nil && !cfg.noCache {
+		if v, ok := c.cache.get(ops.key); ok {
+			cur, fromCache = v.(*T), true
+		}
+	}
+	if cur == nil {
+		var err error
+		if cur, err = ops.fetch(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	attempt := 0
+	ambiguousETag := "" // If-Match of a write whose outcome is not known yet
+	for {
+		work := ops.clone(cur)
+		if err := mutate(work); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMutatorAborted, err)
+		}
+		form, err := ops.diff(cur, work)
+		if err != nil {
+			return nil, err
+		}
+		if len(form) == 0 {
+			if fromCache {
+				// A cached copy may be stale: only the server can say that
+				// there is nothing to do.
+				fromCache = false
+				if cur, err = ops.fetch(ctx); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if ambiguousETag != "" {
+				// Our earlier write, or one to the same effect, landed.
+				return done(cur, Updated)
+			}
+			return done(cur, Unchanged)
+		}
+		etag := ops.etag(cur)
+		if err := checkETag(etag); err != nil {
+			return nil, err
+		}
+		attempt++
+		t0 := time.Now()
+		res, err := ops.write(ctx, etag, form)
+		rtt := time.Since(t0)
+		if err == nil {
+			observe(AttemptInfo{Attempt: attempt, Status: 200, ETag: etag})
+			if c.cache != nil {
+				c.cache.put(ops.key, ops.clone(res))
+			}
+			return done(res, Updated)
+		}
+		if c.cache != nil {
+			c.cache.drop(ops.key)
+		}
+		fromCache = false
+		info := AttemptInfo{Attempt: attempt, Status: statusOf(err), ETag: etag, Err: err}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			observe(info)
+			return nil, joinCtx(ctxErr, err)
+		}
+		var bre *badResponseError
+		switch {
+		case errors.As(err, &bre) && bre.Status >= 200 && bre.Status < 300:
+			// The write committed; only its answer was unusable. Read back.
+			observe(info)
+			v, ferr := ops.fetch(ctx)
+			if ferr != nil {
+				return nil, fmt.Errorf("ifmatch: write landed but its answer was unusable (%w), and reading back failed: %w", err, ferr)
+			}
+			return done(v, Updated)
+
+		case errors.Is(err, ErrPreconditionFailed):
+			if ambiguousETag != "" && !cfg.idempotent {
+				// A 412 after an ambiguous write with the same If-Match may
+				// be our own earlier copy having landed.
+				observe(info)
+				return nil, &OutcomeUnknownError{ETag: ambiguousETag, Cause: err}
+			}
+			ambiguousETag = ""
+			cb.observeRTT(rtt)
+			wait := b.NextBackOff()
+			if wait == backoff.Stop || attempt >= cfg.maxAttempts || time.Since(start)+wait > cfg.maxElapsed {
+				observe(info)
+				return nil, &ConflictError{Attempts: attempt, Elapsed: time.Since(start), Last: err}
+			}
+			info.Wait = wait
+			observe(info)
+			c.log(ctx, levelConflict, "conflict", "resource", ops.key, "attempt", attempt, "wait", wait)
+			if err := sleepCtx(ctx, wait); err != nil {
+				return nil, joinCtx(err, info.Err)
+			}
+
+		case ambiguousWrite(err):
+			observe(info)
+			fresh, ferr := ops.fetch(ctx)
+			if ferr != nil {
+				return nil, &OutcomeUnknownError{ETag: etag, Cause: errors.Join(err, ferr)}
+			}
+			if ops.etag(fresh) != etag && !cfg.idempotent {
+				return nil, &OutcomeUnknownError{ETag: etag, Cause: err}
+			}
+			if ops.etag(fresh) == etag {
+				// Not landed (yet): the retry carries the same If-Match, so
+				// at most one of the two copies can ever commit.
+				ambiguousETag = etag
+				if attempt >= cfg.maxAttempts {
+					return nil, &OutcomeUnknownError{ETag: etag, Cause: err}
+				}
+			}
+			cur = fresh
+			continue
+
+		default:
+			observe(info)
+			return nil, err
+		}
+		if cur, err = ops.fetch(ctx); err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, joinCtx(ctxErr, err)
+			}
+			return nil, err
+		}
+	}
+}
+
+const levelConflict = -2 // between Debug (-4) and Info (0)
+
+// joinCtx joins a context error with the last real error, unless the latter
+// already is the context error.
+func joinCtx(ctxErr, last error) error {
+	if last == nil || errors.Is(last, ctxErr) {
+		return ctxErr
+	}
+	return errors.Join(ctxErr, last)
+}
+
+// ambiguousWrite reports a write failure after which the write may or may not
+// have been applied: no answer after the request was sent, or a 5xx.
+func ambiguousWrite(err error) bool {
+	var te *transportError
+	if errors.As(err, &te) {
+		return !te.NotSent
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		switch ae.Status {
+		case 500, 502, 503, 504:
+			return true
+		}
+	}
+	return false
+}
+
+func statusOf(err error) int {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Status
+	}
+	return 0
+}
+
+// checkETag refuses what cannot serve as an If-Match: nothing, or a weak tag.
+func checkETag(etag string) error {
+	if etag == "" {
+		return fmt.Errorf("%w: the server sent no ETag, so no conditional write is possible", ErrNoETag)
+	}
+	if strings.HasPrefix(etag, "W/") {
+		return fmt.Errorf("%w: the server sent only a weak ETag %q", ErrNoETag, truncate(etag))
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// etagCache remembers, per resource path, the version this client wrote last,
+// so the next update of it can skip the GET. Bounded: when full, an arbitrary
+// entry goes.
+type etagCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]any
+}
+
+func newETagCache(max int) *etagCache { return &etagCache{max: max, m: make(map[string]any)} }
+
+func (c *etagCache) get(k string) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *etagCache) put(k string, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		for old := range c.m {
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[k] = v
+}
+
+func (c *etagCache) drop(k string) {
+	c.mu.Lock()
+	delete(c.m, k)
+	c.mu.Unlock()
+}
+
+// readOnlyChanged returns the name of the first exported field of *old and
+// *cur (same struct type) that differs and is not in writable, or "".
+func readOnlyChanged(old, cur any, writable ...string) string {
+	vo, vc := reflect.ValueOf(old).Elem(), reflect.ValueOf(cur).Elem()
+	t := vo.Type()
+next:
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		for _, w := range writable {
+			if f.Name == w {
+				continue next
+			}
+		}
+		if !reflect.DeepEqual(vo.Field(i).Interface(), vc.Field(i).Interface()) {
+			return f.Name
+		}
+	}
+	return ""
+}
+
+// readOnlyError reports a mutator that changed a field the API cannot write.
+func readOnlyError(kind, field string) error {
+	return fmt.Errorf("%w: the mutator changed %s.%s, which is read-only", ErrInvalidArgument, kind, field)
+}

@@ -1,0 +1,193 @@
+package ifmatch
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Sentinel errors. Test for them with [errors.Is]; every error ifmatch returns
+// for an API failure is an [*APIError] whose Is method maps its status to one
+// of these, and the loop's own outcomes wrap them.
+var (
+	// ErrNotFound reports an HTTP 404: the resource (or its parent) does not exist.
+	ErrNotFound = errors.New("ifmatch: not found")
+	// ErrPreconditionFailed reports an HTTP 412: the If-Match ETag sent was stale.
+	ErrPreconditionFailed = errors.New("ifmatch: precondition failed")
+	// ErrRateLimited reports an HTTP 429 that the transport retries did not absorb.
+	ErrRateLimited = errors.New("ifmatch: rate limited")
+	// ErrUnauthorized reports an HTTP 401 or 403: wrong credentials or no permission.
+	ErrUnauthorized = errors.New("ifmatch: unauthorized")
+	// ErrConflict reports that an update loop gave up under contention: every
+	// attempt it was allowed met a 412. The error also wraps the last 412, so
+	// errors.As(err, &apiErr) finds it. See [ConflictError].
+	ErrConflict = errors.New("ifmatch: conflict")
+	// ErrMutatorAborted wraps the error a mutator returned. Nothing was written
+	// by the attempt whose mutator failed, and the loop does not retry it.
+	ErrMutatorAborted = errors.New("ifmatch: mutator aborted")
+	// ErrNoETag reports a response that carried no usable strong ETag, so no
+	// conditional write can be built on it.
+	ErrNoETag = errors.New("ifmatch: no ETag in response")
+	// ErrOutcomeUnknown reports a write that was sent but whose result cannot be
+	// known (connection lost after sending, a 5xx, a timeout), and that another
+	// write has since overtaken. See [OutcomeUnknownError].
+	ErrOutcomeUnknown = errors.New("ifmatch: outcome of write unknown")
+	// ErrInvalidArgument reports bad input caught before any request was sent:
+	// a malformed SID, a read-only field changed by a mutator, an invalid
+	// option value.
+	ErrInvalidArgument = errors.New("ifmatch: invalid argument")
+	// ErrBadResponse reports a response ifmatch could not understand: a body
+	// that is not the JSON the API documents, or one over the size cap.
+	ErrBadResponse = errors.New("ifmatch: bad response")
+)
+
+// APIError is a non-2xx answer from Twilio. Status is the HTTP status; Code,
+// Message and MoreInfo come from Twilio's JSON error body when there is one.
+// URL holds only the scheme, host and path of the request: never credentials.
+//
+// Use errors.Is with the sentinels ([ErrNotFound], [ErrPreconditionFailed],
+// [ErrRateLimited], [ErrUnauthorized]) rather than comparing fields.
+type APIError struct {
+	// Status is the HTTP status code, for example 412.
+	Status int
+	// Code is Twilio's error code, for example 20412; 0 when the body had none.
+	Code int
+	// Message is Twilio's message, or a short snippet of a non-JSON body.
+	Message string
+	// MoreInfo is Twilio's documentation link for Code.
+	MoreInfo string
+	// Details holds Twilio's optional "details" object.
+	Details map[string]any
+	// RequestID is the Twilio-Request-Id response header, for Twilio support.
+	RequestID string
+	// Method is the HTTP method of the request.
+	Method string
+	// URL is the request URL without query string or user info.
+	URL string
+	// RetryAfter is the server's Retry-After hint, 0 when none was sent.
+	RetryAfter time.Duration
+}
+
+// Error returns a one-line description of the failure.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("ifmatch: ")
+	if e.Method != "" {
+		b.WriteString(e.Method)
+		b.WriteByte(' ')
+	}
+	if e.URL != "" {
+		b.WriteString(e.URL)
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, "%d %s (code %d)", e.Status, http.StatusText(e.Status), e.Code)
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	return b.String()
+}
+
+// Is maps the HTTP status to a sentinel, so errors.Is(err, ErrNotFound) works
+// on any error chain holding an *APIError with status 404.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.Status == http.StatusNotFound
+	case ErrPreconditionFailed:
+		return e.Status == http.StatusPreconditionFailed
+	case ErrRateLimited:
+		return e.Status == http.StatusTooManyRequests
+	case ErrUnauthorized:
+		return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+	}
+	return false
+}
+
+// ConflictError is returned when an update loop runs out of attempts or time
+// while every write meets a 412. errors.Is(err, ErrConflict) is true and
+// errors.As(err, &apiErr) finds the last 412.
+type ConflictError struct {
+	// Attempts is the number of conditional writes sent.
+	Attempts int
+	// Elapsed is the time from the first read to giving up.
+	Elapsed time.Duration
+	// Last is the error of the last write (usually an *APIError with status 412).
+	Last error
+}
+
+// Error describes how long the loop tried.
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("ifmatch: conflict: gave up after %d attempts over %s: %v",
+		e.Attempts, e.Elapsed.Round(time.Millisecond), e.Last)
+}
+
+// Unwrap returns [ErrConflict] and the last write's error.
+func (e *ConflictError) Unwrap() []error { return []error{ErrConflict, e.Last} }
+
+// OutcomeUnknownError is returned when a conditional write was sent but its
+// result was lost (connection dropped after sending, timeout, 500/502/503/504),
+// and reading the resource back showed that some write has landed since: it
+// may have been ours or another writer's. The caller must decide; re-reading
+// the resource and checking for the intended state is the usual way. The loop
+// resolves the case by itself when the call is marked [Idempotent] or when
+// commit markers are on.
+type OutcomeUnknownError struct {
+	// ETag is the If-Match value sent with the write whose outcome is unknown.
+	ETag string
+	// Cause is what the write returned.
+	Cause error
+}
+
+// Error describes the ambiguous write.
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("ifmatch: outcome of write with If-Match %q unknown: %v", e.ETag, e.Cause)
+}
+
+// Unwrap returns [ErrOutcomeUnknown] and the write's error.
+func (e *OutcomeUnknownError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.Cause} }
+
+// twilioErrorBody is Twilio's JSON error shape.
+type twilioErrorBody struct {
+	Code     int            `json:"code"`
+	Message  string         `json:"message"`
+	MoreInfo string         `json:"more_info"`
+	Status   int            `json:"status"`
+	Details  map[string]any `json:"details"`
+}
+
+// maxSnippet bounds how much of a non-JSON error body an APIError keeps.
+const maxSnippet = 200
+
+// parseAPIError builds an *APIError from a status and body. It never fails:
+// a body that is not Twilio's JSON becomes a short, printable snippet.
+func parseAPIError(status int, body []byte) *APIError {
+	e := &APIError{Status: status}
+	var tb twilioErrorBody
+	if len(body) > 0 && json.Unmarshal(body, &tb) == nil && (tb.Code != 0 || tb.Message != "") {
+		e.Code, e.Message, e.MoreInfo, e.Details = tb.Code, tb.Message, tb.MoreInfo, tb.Details
+		return e
+	}
+	e.Message = snippet(body)
+	return e
+}
+
+// snippet returns a printable, bounded excerpt of b.
+func snippet(b []byte) string {
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) > maxSnippet {
+		r := []rune(s)
+		s = string(r[:maxSnippet]) + "…"
+	}
+	return s
+}

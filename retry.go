@@ -1,0 +1,355 @@
+package ifmatch
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// This file holds both retry layers' policies:
+//
+//   - the transport layer (go-retryablehttp): retries a request that failed
+//     before the server could act on it, or that is safe to repeat;
+//   - the conflict layer (the update loops in conditional.go): re-reads and
+//     re-applies a mutation after a 412, with the backoff built here.
+
+// stateKey keys the per-request state that CheckRetry reads: it gets no
+// *http.Request, only the request's context.
+type stateKey struct{}
+
+// reqState is what the transport policy knows about one logical request.
+type reqState struct {
+	method   string
+	url      string
+	attempts int
+	last     error // the last failure seen, for joining with a context error
+}
+
+// newTransport builds the retrying transport around a copy of the caller's
+// *http.Client.
+func newTransport(cfg clientConfig) *retryablehttp.Client {
+	inner := &http.Client{Transport: newDefaultTransport(), Timeout: 30 * time.Second}
+	if cfg.httpClient != nil {
+		cp := *cfg.httpClient
+		inner = &cp
+	}
+	// Never follow redirects: Twilio's API does not redirect, and a redirect
+	// to another host must not receive our credentials.
+	inner.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	rc := &retryablehttp.Client{
+		HTTPClient:   inner,
+		Logger:       nil, // we log ourselves, without the defaults' stderr output
+		RetryWaitMin: cfg.retryMin,
+		RetryWaitMax: cfg.retryMaxWait,
+		RetryMax:     cfg.retryMax,
+		CheckRetry:   checkRetry,
+		Backoff:      transportBackoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	if l := cfg.logger; l != nil {
+		rc.RequestLogHook = func(_ retryablehttp.Logger, r *http.Request, retry int) {
+			if retry > 0 {
+				l.LogAttrs(r.Context(), slog.LevelInfo, "ifmatch: transport retry", slog.String("method", r.Method),
+					slog.String("url", redactURL(r.URL)), slog.Int("retry", retry))
+			}
+		}
+	}
+	return rc
+}
+
+func newDefaultTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
+// idempotent reports whether the transport may repeat method freely.
+func idempotent(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodDelete
+}
+
+// checkRetry is the transport policy (see the README's retry table):
+//   - GET and DELETE: retried on connection errors, 429 and 5xx (but 501);
+//   - POST: retried only when it provably never reached the server (a dial
+//     error) or the server refused it unprocessed (429). Any other POST
+//     failure is ambiguous and goes back to the caller: a repeated
+//     conditional POST whose first copy committed would meet a 412 and make
+//     the update loop apply the mutation twice;
+//   - never: 412, 409, other 4xx; a Retry-After that would outlive the
+//     context's deadline.
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	st, _ := ctx.Value(stateKey{}).(*reqState)
+	if st == nil {
+		st = &reqState{method: http.MethodGet}
+	}
+	st.attempts++
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return false, ctxErr
+	}
+	if err != nil {
+		st.last = &transportError{Method: st.method, URL: st.url, Err: err}
+		if !retryableTransportErr(err) {
+			return false, nil
+		}
+		if idempotent(st.method) || isDialError(err) {
+			return true, nil
+		}
+		return false, nil
+	}
+	code := resp.StatusCode
+	switch {
+	case code == http.StatusTooManyRequests:
+	case code >= 500 && code != http.StatusNotImplemented && idempotent(st.method):
+	default:
+		return false, nil
+	}
+	st.last = &APIError{Status: code, Method: st.method, URL: st.url, RequestID: resp.Header.Get("Twilio-Request-Id")}
+	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if dl, has := ctx.Deadline(); has && time.Until(dl) < ra {
+			// The server asks for a wait the caller cannot afford: give up
+			// now with its answer rather than sleep into the deadline.
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// retryableTransportErr excludes errors no retry can fix.
+func retryableTransportErr(err error) bool {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg := ue.Err.Error()
+		if strings.Contains(msg, "unsupported protocol scheme") || strings.Contains(msg, "invalid header") ||
+			strings.Contains(msg, "stopped after") {
+			return false
+		}
+	}
+	var certErr *x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invErr x509.CertificateInvalidError
+	return !errors.As(err, &certErr) && !errors.As(err, &hostErr) && !errors.As(err, &invErr)
+}
+
+// isDialError reports an error from establishing the connection: the request
+// was never sent, so even a POST may be repeated.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// transportBackoff is exponential with equal jitter between min and max. A
+// server's Retry-After (seconds or HTTP date) raises the wait but is clamped
+// to max, so "Retry-After: 3600" never parks a goroutine for an hour.
+func transportBackoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	d := min
+	for i := 0; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	if d > 0 {
+		d = d/2 + rand.N(d/2+1)
+	}
+	if resp != nil {
+		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && ra > d {
+			d = ra
+		}
+	}
+	if d > max {
+		d = max
+	}
+	return d
+}
+
+// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
+// Negative, unparsable or absurd values report ok=false.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 || n > 1<<31 {
+			return 0, false
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	d := t.Sub(now)
+	if d < 0 {
+		d = 0
+	}
+	return d, true
+}
+
+// OperationResult says what an update loop did: it finishes the sentence
+// "the task was …".
+type OperationResult string
+
+const (
+	// Unchanged means the mutator changed nothing, so nothing was written.
+	Unchanged OperationResult = "unchanged"
+	// Updated means a conditional write landed.
+	Updated OperationResult = "updated"
+)
+
+// AttemptInfo describes one step of an update loop, for [OnAttempt].
+type AttemptInfo struct {
+	// Attempt counts conditional writes, from 1.
+	Attempt int
+	// Status is the write's HTTP status; 0 when no answer came.
+	Status int
+	// ETag is the If-Match value the write carried.
+	ETag string
+	// Err is the write's error; nil on success.
+	Err error
+	// Wait is the backoff the loop will sleep before the next read, 0 when
+	// it stops or re-reads at once.
+	Wait time.Duration
+}
+
+// UpdateOption tunes one update loop call, or every call of a client when
+// given to [WithUpdateDefaults].
+type UpdateOption func(*updateConfig)
+
+type updateConfig struct {
+	maxAttempts int
+	maxElapsed  time.Duration
+	newBackoff  func() backoff.BackOff
+	initial     time.Duration
+	maxInterval time.Duration
+	idempotent  bool
+	observer    func(AttemptInfo)
+	result      *OperationResult
+	noCache     bool
+}
+
+func defaultUpdateConfig() updateConfig {
+	return updateConfig{
+		maxAttempts: DefaultMaxAttempts,
+		maxElapsed:  DefaultMaxElapsed,
+		initial:     DefaultBackoffInitial,
+		maxInterval: DefaultBackoffMax,
+	}
+}
+
+func (u *updateConfig) validate() error {
+	if u.maxAttempts < 1 {
+		return fmt.Errorf("%w: max attempts must be at least 1, got %d", ErrInvalidArgument, u.maxAttempts)
+	}
+	if u.maxElapsed <= 0 {
+		return fmt.Errorf("%w: max elapsed must be positive, got %s", ErrInvalidArgument, u.maxElapsed)
+	}
+	if u.initial < 0 || u.maxInterval < u.initial {
+		return fmt.Errorf("%w: backoff bounds need 0 <= initial <= max, got %s, %s", ErrInvalidArgument, u.initial, u.maxInterval)
+	}
+	return nil
+}
+
+// Defaults of the update loops. They were chosen from the contention
+// benchmark in bench/ (see BENCHMARKS.md).
+const (
+	// DefaultMaxAttempts bounds the conditional writes of one loop call.
+	DefaultMaxAttempts = 20
+	// DefaultMaxElapsed bounds the time one loop call spends retrying.
+	DefaultMaxElapsed = 30 * time.Second
+	// DefaultBackoffInitial is the first conflict backoff's upper bound.
+	DefaultBackoffInitial = 5 * time.Millisecond
+	// DefaultBackoffMax caps one conflict backoff.
+	DefaultBackoffMax = time.Second
+)
+
+// MaxAttempts bounds the number of conditional writes one loop call sends
+// before it gives up with [ErrConflict]. n must be at least 1.
+func MaxAttempts(n int) UpdateOption { return func(u *updateConfig) { u.maxAttempts = n } }
+
+// MaxElapsed bounds the time one loop call may spend before it gives up with
+// [ErrConflict] rather than sleep past it.
+func MaxElapsed(d time.Duration) UpdateOption { return func(u *updateConfig) { u.maxElapsed = d } }
+
+// BackoffBounds sets the default conflict backoff's bounds: the first wait is
+// drawn below initial, each later bound grows (scaled to the round-trip time
+// the loop observes) up to max.
+func BackoffBounds(initial, max time.Duration) UpdateOption {
+	return func(u *updateConfig) { u.initial, u.maxInterval = initial, max }
+}
+
+// Backoff replaces the conflict backoff with one from factory, called once per
+// loop call (BackOff values are stateful and not safe to share). Use
+// backoff.ZeroBackOff in tests for a loop that never sleeps. The loop still
+// stops at [MaxAttempts], [MaxElapsed] or the context, whichever is first, and
+// on backoff.Stop.
+func Backoff(factory func() backoff.BackOff) UpdateOption {
+	return func(u *updateConfig) { u.newBackoff = factory }
+}
+
+// Idempotent declares that applying the mutator to a state it has already
+// been applied to changes nothing (it sets a target state, like "priority 5",
+// rather than a relative change, like "priority + 1"). After an ambiguous
+// write the loop may then simply read again and re-apply: the diff finds the
+// change already there. Without it, such a case ends in [ErrOutcomeUnknown].
+func Idempotent() UpdateOption { return func(u *updateConfig) { u.idempotent = true } }
+
+// OnAttempt calls fn after every conditional write of the loop, from the
+// calling goroutine, for metrics (for example, counting conflicts).
+func OnAttempt(fn func(AttemptInfo)) UpdateOption { return func(u *updateConfig) { u.observer = fn } }
+
+// ReportResult stores in *r whether the call wrote anything ([Updated]) or
+// found nothing to change ([Unchanged]).
+func ReportResult(r *OperationResult) UpdateOption { return func(u *updateConfig) { u.result = r } }
+
+// FreshRead makes the loop start with a GET even when the client remembers
+// the resource's latest version from its own last write.
+func FreshRead() UpdateOption { return func(u *updateConfig) { u.noCache = true } }
+
+// conflictBackoff is the default conflict backoff: full jitter over a bound
+// that starts at the larger of the configured initial wait and the observed
+// round-trip time, and doubles per conflict up to max. Scaling to the RTT
+// keeps writers on a slow link from retrying into each other, and writers on
+// a fast one from waiting for nothing.
+type conflictBackoff struct {
+	initial, max time.Duration
+	rtt          time.Duration
+	bound        time.Duration
+}
+
+func (b *conflictBackoff) observeRTT(d time.Duration) {
+	if b.rtt == 0 || d < b.rtt {
+		b.rtt = d
+	}
+}
+
+// NextBackOff returns the next wait.
+func (b *conflictBackoff) NextBackOff() time.Duration {
+	if b.bound == 0 {
+		b.bound = max(b.initial, 2*b.rtt)
+	} else {
+		b.bound *= 2
+	}
+	if b.bound > b.max {
+		b.bound = b.max
+	}
+	if b.bound <= 0 {
+		return 0
+	}
+	return rand.N(b.bound + 1)
+}
+
+// Reset restarts the backoff.
+func (b *conflictBackoff) Reset() { b.bound = 0 }

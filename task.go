@@ -1,0 +1,609 @@
+package ifmatch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/ifmatch-go/ifmatch/internal/jsonx"
+)
+
+// TaskStatus is a Task's assignment status (the spec's task_enum_status).
+type TaskStatus string
+
+// The assignment statuses of a Task.
+const (
+	TaskPending   TaskStatus = "pending"
+	TaskReserved  TaskStatus = "reserved"
+	TaskAssigned  TaskStatus = "assigned"
+	TaskCanceled  TaskStatus = "canceled"
+	TaskCompleted TaskStatus = "completed"
+	TaskWrapping  TaskStatus = "wrapping"
+)
+
+func (s TaskStatus) valid() bool {
+	switch s {
+	case TaskPending, TaskReserved, TaskAssigned, TaskCanceled, TaskCompleted, TaskWrapping:
+		return true
+	}
+	return false
+}
+
+// Task is a TaskRouter Task (the spec's taskrouter.v1.workspace.task), plus
+// the ETag of the version read.
+//
+// In an update loop's mutator, only Attributes, AssignmentStatus, Reason,
+// Priority, TaskChannelSID or TaskChannelUniqueName (sent as TaskChannel) and
+// VirtualStartTime may be changed; changing another field is an error.
+type Task struct {
+	SID              string
+	AccountSID       string
+	WorkspaceSID     string
+	Age              int
+	AssignmentStatus TaskStatus
+	// Attributes are the Task's JSON attributes, decoded so that numbers keep
+	// their exact text (json.Number): a 19-digit ID survives a round trip.
+	// Never nil in a mutator.
+	Attributes            map[string]any
+	Addons                string
+	DateCreated           time.Time
+	DateUpdated           time.Time
+	TaskQueueEnteredDate  time.Time
+	Priority              int
+	Reason                string
+	TaskQueueSID          string
+	TaskQueueFriendlyName string
+	TaskChannelSID        string
+	TaskChannelUniqueName string
+	Timeout               int
+	WorkflowSID           string
+	WorkflowFriendlyName  string
+	URL                   string
+	Links                 map[string]string
+	VirtualStartTime      time.Time
+	IgnoreCapacity        bool
+	RoutingTarget         string
+	// ETag is the version of the Task read, from the ETag response header.
+	ETag string
+}
+
+type taskWire struct {
+	SID                   string            `json:"sid"`
+	AccountSID            string            `json:"account_sid"`
+	WorkspaceSID          string            `json:"workspace_sid"`
+	Age                   int               `json:"age"`
+	AssignmentStatus      TaskStatus        `json:"assignment_status"`
+	Attributes            *string           `json:"attributes"`
+	Addons                *string           `json:"addons"`
+	DateCreated           time.Time         `json:"date_created"`
+	DateUpdated           time.Time         `json:"date_updated"`
+	TaskQueueEnteredDate  time.Time         `json:"task_queue_entered_date"`
+	Priority              int               `json:"priority"`
+	Reason                *string           `json:"reason"`
+	TaskQueueSID          *string           `json:"task_queue_sid"`
+	TaskQueueFriendlyName *string           `json:"task_queue_friendly_name"`
+	TaskChannelSID        *string           `json:"task_channel_sid"`
+	TaskChannelUniqueName *string           `json:"task_channel_unique_name"`
+	Timeout               int               `json:"timeout"`
+	WorkflowSID           *string           `json:"workflow_sid"`
+	WorkflowFriendlyName  *string           `json:"workflow_friendly_name"`
+	URL                   string            `json:"url"`
+	Links                 map[string]string `json:"links"`
+	VirtualStartTime      time.Time         `json:"virtual_start_time"`
+	IgnoreCapacity        *bool             `json:"ignore_capacity"`
+	RoutingTarget         *string           `json:"routing_target"`
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func (w *taskWire) task(etag string) (*Task, error) {
+	attrs, err := jsonx.DecodeObject(str(w.Attributes))
+	if err != nil {
+		return nil, fmt.Errorf("task %s: attributes are not a JSON object: %v", w.SID, err)
+	}
+	t := &Task{SID: w.SID, AccountSID: w.AccountSID, WorkspaceSID: w.WorkspaceSID, Age: w.Age,
+		AssignmentStatus: w.AssignmentStatus, Attributes: attrs, Addons: str(w.Addons),
+		DateCreated: w.DateCreated, DateUpdated: w.DateUpdated, TaskQueueEnteredDate: w.TaskQueueEnteredDate,
+		Priority: w.Priority, Reason: str(w.Reason), TaskQueueSID: str(w.TaskQueueSID),
+		TaskQueueFriendlyName: str(w.TaskQueueFriendlyName), TaskChannelSID: str(w.TaskChannelSID),
+		TaskChannelUniqueName: str(w.TaskChannelUniqueName), Timeout: w.Timeout,
+		WorkflowSID: str(w.WorkflowSID), WorkflowFriendlyName: str(w.WorkflowFriendlyName),
+		URL: w.URL, Links: w.Links, VirtualStartTime: w.VirtualStartTime,
+		RoutingTarget: str(w.RoutingTarget), ETag: etag}
+	if w.IgnoreCapacity != nil {
+		t.IgnoreCapacity = *w.IgnoreCapacity
+	}
+	return t, nil
+}
+
+// Clone returns a deep copy of t.
+func (t *Task) Clone() *Task {
+	c := *t
+	c.Attributes = jsonx.CloneMap(t.Attributes)
+	if t.Links != nil {
+		c.Links = make(map[string]string, len(t.Links))
+		for k, v := range t.Links {
+			c.Links[k] = v
+		}
+	}
+	return &c
+}
+
+// TaskMutator changes a Task in an update loop. It may run several times (once
+// per attempt, each time on a fresh copy of the latest version), so it must
+// have no side effects outside the Task it is given, and should set a target
+// state ("priority 5") rather than a relative change ("priority + 1") unless
+// the loop's outcome is checked (see [ErrOutcomeUnknown]). Returning an error
+// stops the loop with [ErrMutatorAborted] and writes nothing.
+type TaskMutator func(t *Task) error
+
+// TaskUpdate holds the fields of one Task write. Zero fields are not sent.
+type TaskUpdate struct {
+	// Attributes replaces the Task's attributes as a whole; nil sends nothing.
+	Attributes       map[string]any
+	AssignmentStatus TaskStatus
+	Reason           string
+	Priority         *int
+	// TaskChannel is a Task Channel SID or unique name.
+	TaskChannel      string
+	VirtualStartTime time.Time
+}
+
+func (u *TaskUpdate) form() (url.Values, error) {
+	f := url.Values{}
+	if u.Attributes != nil {
+		s, err := jsonx.Encode(u.Attributes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: Task attributes cannot be encoded as JSON: %v", ErrInvalidArgument, err)
+		}
+		f.Set("Attributes", s)
+	}
+	if u.AssignmentStatus != "" {
+		if !u.AssignmentStatus.valid() {
+			return nil, fmt.Errorf("%w: AssignmentStatus %q is not one of pending, reserved, assigned, canceled, completed, wrapping", ErrInvalidArgument, truncate(string(u.AssignmentStatus)))
+		}
+		f.Set("AssignmentStatus", string(u.AssignmentStatus))
+	}
+	if u.Reason != "" {
+		f.Set("Reason", u.Reason)
+	}
+	if u.Priority != nil {
+		f.Set("Priority", strconv.Itoa(*u.Priority))
+	}
+	if u.TaskChannel != "" {
+		f.Set("TaskChannel", u.TaskChannel)
+	}
+	if !u.VirtualStartTime.IsZero() {
+		f.Set("VirtualStartTime", u.VirtualStartTime.UTC().Format(time.RFC3339))
+	}
+	if len(f) == 0 {
+		return nil, fmt.Errorf("%w: TaskUpdate sets no field", ErrInvalidArgument)
+	}
+	return f, nil
+}
+
+// diffTask returns the form fields that turn old into cur.
+func diffTask(old, cur *Task) (url.Values, error) {
+	if f := readOnlyChanged(old, cur, "Attributes", "AssignmentStatus", "Reason", "Priority",
+		"TaskChannelSID", "TaskChannelUniqueName", "VirtualStartTime"); f != "" {
+		return nil, readOnlyError("Task", f)
+	}
+	var u TaskUpdate
+	if !jsonx.Equal(old.Attributes, cur.Attributes) {
+		u.Attributes = cur.Attributes
+		if u.Attributes == nil {
+			u.Attributes = map[string]any{}
+		}
+	}
+	if old.AssignmentStatus != cur.AssignmentStatus {
+		u.AssignmentStatus = cur.AssignmentStatus
+	}
+	if old.Reason != cur.Reason {
+		if cur.Reason == "" {
+			return nil, fmt.Errorf("%w: Task.Reason cannot be cleared", ErrInvalidArgument)
+		}
+		u.Reason = cur.Reason
+	}
+	if old.Priority != cur.Priority {
+		p := cur.Priority
+		u.Priority = &p
+	}
+	switch {
+	case old.TaskChannelSID != cur.TaskChannelSID:
+		u.TaskChannel = cur.TaskChannelSID
+	case old.TaskChannelUniqueName != cur.TaskChannelUniqueName:
+		u.TaskChannel = cur.TaskChannelUniqueName
+	}
+	if !old.VirtualStartTime.Equal(cur.VirtualStartTime) {
+		if cur.VirtualStartTime.IsZero() {
+			return nil, fmt.Errorf("%w: Task.VirtualStartTime cannot be cleared", ErrInvalidArgument)
+		}
+		u.VirtualStartTime = cur.VirtualStartTime
+	}
+	if u.Attributes == nil && u.AssignmentStatus == "" && u.Reason == "" && u.Priority == nil &&
+		u.TaskChannel == "" && u.VirtualStartTime.IsZero() {
+		return nil, nil
+	}
+	return u.form()
+}
+
+// Workspace scopes TaskRouter calls to one workspace ("WS…"). It is a small
+// value: make one with [Client.Workspace] wherever needed, or keep it.
+type Workspace struct {
+	c   *Client
+	sid string
+}
+
+// Workspace returns a value scoping TaskRouter calls to the workspace sid. A
+// malformed sid is reported by the first call made with it.
+func (c *Client) Workspace(sid string) Workspace { return Workspace{c: c, sid: sid} }
+
+// SID returns the workspace SID.
+func (w Workspace) SID() string { return w.sid }
+
+func (w Workspace) taskPath(sid string) ([]string, error) {
+	if err := checkSID("workspace SID", "WS", w.sid); err != nil {
+		return nil, err
+	}
+	if err := checkSID("task SID", "WT", sid); err != nil {
+		return nil, err
+	}
+	return []string{"v1", "Workspaces", w.sid, "Tasks", sid}, nil
+}
+
+// doTask performs a request that answers one Task.
+func (w Workspace) doTask(ctx context.Context, r *request) (*Task, error) {
+	u := w.c.endpoint(r)
+	resp, err := w.c.sendURL(ctx, r, u)
+	if err != nil {
+		return nil, err
+	}
+	var tw taskWire
+	if err := decode(r, redactURL(u), resp, &tw); err != nil {
+		return nil, err
+	}
+	t, err := tw.task(resp.etag)
+	if err != nil {
+		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: err.Error()}
+	}
+	return t, nil
+}
+
+// FetchTask reads one Task; Task.ETag holds the version read.
+//
+// Twilio API docs: https://www.twilio.com/docs/taskrouter/api/task#fetch-a-task-resource
+func (w Workspace) FetchTask(ctx context.Context, sid string) (*Task, error) {
+	p, err := w.taskPath(sid)
+	if err != nil {
+		return nil, err
+	}
+	return w.doTask(ctx, &request{method: http.MethodGet, product: productTaskRouter, path: p})
+}
+
+// TaskCreate holds the fields of a new Task. Zero fields are not sent.
+type TaskCreate struct {
+	Attributes       map[string]any
+	Priority         *int
+	Timeout          int
+	TaskChannel      string
+	WorkflowSID      string
+	TaskQueueSID     string
+	VirtualStartTime time.Time
+	RoutingTarget    string
+	IgnoreCapacity   *bool
+}
+
+// CreateTask creates a Task.
+//
+// Twilio API docs: https://www.twilio.com/docs/taskrouter/api/task#create-a-task-resource
+//
+// A create is not conditional and not idempotent: the transport retries it
+// only when it certainly never reached Twilio.
+func (w Workspace) CreateTask(ctx context.Context, p TaskCreate) (*Task, error) {
+	if err := checkSID("workspace SID", "WS", w.sid); err != nil {
+		return nil, err
+	}
+	f := url.Values{}
+	if p.Attributes != nil {
+		s, err := jsonx.Encode(p.Attributes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: Task attributes cannot be encoded as JSON: %v", ErrInvalidArgument, err)
+		}
+		f.Set("Attributes", s)
+	}
+	if p.Priority != nil {
+		f.Set("Priority", strconv.Itoa(*p.Priority))
+	}
+	if p.Timeout != 0 {
+		f.Set("Timeout", strconv.Itoa(p.Timeout))
+	}
+	if p.TaskChannel != "" {
+		f.Set("TaskChannel", p.TaskChannel)
+	}
+	if p.WorkflowSID != "" {
+		if err := checkSID("workflow SID", "WW", p.WorkflowSID); err != nil {
+			return nil, err
+		}
+		f.Set("WorkflowSid", p.WorkflowSID)
+	}
+	if p.TaskQueueSID != "" {
+		if err := checkSID("task queue SID", "WQ", p.TaskQueueSID); err != nil {
+			return nil, err
+		}
+		f.Set("TaskQueueSid", p.TaskQueueSID)
+	}
+	if !p.VirtualStartTime.IsZero() {
+		f.Set("VirtualStartTime", p.VirtualStartTime.UTC().Format(time.RFC3339))
+	}
+	if p.RoutingTarget != "" {
+		f.Set("RoutingTarget", p.RoutingTarget)
+	}
+	if p.IgnoreCapacity != nil {
+		f.Set("IgnoreCapacity", strconv.FormatBool(*p.IgnoreCapacity))
+	}
+	return w.doTask(ctx, &request{method: http.MethodPost, product: productTaskRouter,
+		path: []string{"v1", "Workspaces", w.sid, "Tasks"}, form: f})
+}
+
+// UpdateTaskIf sends one conditional write: it applies u only if the Task is
+// still at version etag, and fails with an error matching
+// [ErrPreconditionFailed] otherwise. It does not retry conflicts; see
+// [Workspace.UpdateTask] for the loop.
+//
+// Twilio API docs: https://www.twilio.com/docs/taskrouter/api/task#update-a-task-resource
+func (w Workspace) UpdateTaskIf(ctx context.Context, sid, etag string, u TaskUpdate) (*Task, error) {
+	if err := checkETag(etag); err != nil {
+		return nil, err
+	}
+	f, err := u.form()
+	if err != nil {
+		return nil, err
+	}
+	return w.writeTask(ctx, sid, etag, f)
+}
+
+// UpdateTaskLastWriteWins writes u without If-Match: it overwrites whatever
+// any other writer did since you read the Task. Prefer [Workspace.UpdateTask].
+func (w Workspace) UpdateTaskLastWriteWins(ctx context.Context, sid string, u TaskUpdate) (*Task, error) {
+	f, err := u.form()
+	if err != nil {
+		return nil, err
+	}
+	return w.writeTask(ctx, sid, "", f)
+}
+
+func (w Workspace) writeTask(ctx context.Context, sid, etag string, f url.Values) (*Task, error) {
+	p, err := w.taskPath(sid)
+	if err != nil {
+		return nil, err
+	}
+	if w.c.cache != nil {
+		defer w.c.cache.drop(keyOf(p))
+	}
+	return w.doTask(ctx, &request{method: http.MethodPost, product: productTaskRouter, path: p, form: f, ifMatch: etag})
+}
+
+func keyOf(path []string) string {
+	k := ""
+	for _, s := range path {
+		k += "/" + s
+	}
+	return k
+}
+
+// UpdateTask changes a Task safely under concurrency, in one call: it reads
+// the Task, applies mutate to a copy, writes only the fields that changed
+// with If-Match, and on a conflict (412) reads again and re-applies mutate,
+// with jittered backoff, until the write lands or a limit is reached.
+//
+// mutate may run several times and must follow the [TaskMutator] contract.
+// If it changes nothing, nothing is written and the Task read is returned
+// ([Unchanged], see [ReportResult]).
+//
+// Errors: the mutator's error wrapped in [ErrMutatorAborted]; [ErrConflict]
+// (a [*ConflictError]) when attempts or time run out; [ErrOutcomeUnknown] when
+// a write's result was lost and another write overtook it; an [*APIError]
+// for any other API failure (404, 401, 400...), never retried; on
+// cancellation, the context's error joined with the last API error.
+//
+// Twilio API docs: https://www.twilio.com/docs/taskrouter/api/task#update-a-task-resource
+func (w Workspace) UpdateTask(ctx context.Context, sid string, mutate TaskMutator, opts ...UpdateOption) (*Task, error) {
+	p, err := w.taskPath(sid)
+	if err != nil {
+		return nil, err
+	}
+	ops := &resourceOps[Task]{
+		key: keyOf(p),
+		fetch: func(ctx context.Context) (*Task, error) {
+			return w.doTask(ctx, &request{method: http.MethodGet, product: productTaskRouter, path: p})
+		},
+		write: func(ctx context.Context, etag string, f url.Values) (*Task, error) {
+			return w.doTask(ctx, &request{method: http.MethodPost, product: productTaskRouter, path: p, form: f, ifMatch: etag})
+		},
+		clone: func(t *Task) *Task {
+			c := t.Clone()
+			if c.Attributes == nil {
+				c.Attributes = map[string]any{}
+			}
+			return c
+		},
+		diff: diffTask,
+		etag: func(t *Task) string { return t.ETag },
+	}
+	return runUpdate(ctx, w.c, ops, mutate, opts)
+}
+
+// DeleteTask deletes a Task unconditionally.
+//
+// Twilio API docs: https://www.twilio.com/docs/taskrouter/api/task#delete-a-task-resource
+func (w Workspace) DeleteTask(ctx context.Context, sid string) error {
+	return w.deleteTask(ctx, sid, "")
+}
+
+// DeleteTaskIf deletes a Task only if it is still at version etag; otherwise
+// it fails with an error matching [ErrPreconditionFailed].
+func (w Workspace) DeleteTaskIf(ctx context.Context, sid, etag string) error {
+	if err := checkETag(etag); err != nil {
+		return err
+	}
+	return w.deleteTask(ctx, sid, etag)
+}
+
+func (w Workspace) deleteTask(ctx context.Context, sid, etag string) error {
+	p, err := w.taskPath(sid)
+	if err != nil {
+		return err
+	}
+	if w.c.cache != nil {
+		defer w.c.cache.drop(keyOf(p))
+	}
+	_, err = w.c.send(ctx, &request{method: http.MethodDelete, product: productTaskRouter, path: p, ifMatch: etag})
+	return err
+}
+
+// TaskListParams filters [Workspace.ListTasks]; zero fields are not sent.
+type TaskListParams struct {
+	Priority               *int
+	AssignmentStatus       []TaskStatus
+	WorkflowSID            string
+	WorkflowName           string
+	TaskQueueSID           string
+	TaskQueueName          string
+	EvaluateTaskAttributes string
+	RoutingTarget          string
+	Ordering               string
+	HasAddons              *bool
+	// PageSize is the page size asked for (1-1000); 0 leaves Twilio's default.
+	PageSize int
+}
+
+func (p *TaskListParams) query() (url.Values, error) {
+	q := url.Values{}
+	if p == nil {
+		return q, nil
+	}
+	if p.Priority != nil {
+		q.Set("Priority", strconv.Itoa(*p.Priority))
+	}
+	for _, s := range p.AssignmentStatus {
+		if !s.valid() {
+			return nil, fmt.Errorf("%w: AssignmentStatus filter %q is not a task status", ErrInvalidArgument, truncate(string(s)))
+		}
+		q.Add("AssignmentStatus", string(s))
+	}
+	for _, kv := range [][3]string{{"WorkflowSid", p.WorkflowSID, "WW"}, {"TaskQueueSid", p.TaskQueueSID, "WQ"}} {
+		if kv[1] != "" {
+			if err := checkSID(kv[0], kv[2], kv[1]); err != nil {
+				return nil, err
+			}
+			q.Set(kv[0], kv[1])
+		}
+	}
+	for k, v := range map[string]string{"WorkflowName": p.WorkflowName, "TaskQueueName": p.TaskQueueName,
+		"EvaluateTaskAttributes": p.EvaluateTaskAttributes, "RoutingTarget": p.RoutingTarget, "Ordering": p.Ordering} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if p.HasAddons != nil {
+		q.Set("HasAddons", strconv.FormatBool(*p.HasAddons))
+	}
+	if p.PageSize != 0 {
+		if p.PageSize < 1 || p.PageSize > 1000 {
+			return nil, fmt.Errorf("%w: PageSize %d is outside 1-1000", ErrInvalidArgument, p.PageSize)
+		}
+		q.Set("PageSize", strconv.Itoa(p.PageSize))
+	}
+	return q, nil
+}
+
+// listMeta is the spec's paging object.
+type listMeta struct {
+	NextPageURL *string `json:"next_page_url"`
+	Key         string  `json:"key"`
+}
+
+// ListTasks iterates over the workspace's Tasks matching p (nil: all),
+// fetching pages as it goes. Listed Tasks carry no attributes (Twilio sends
+// null in lists) and no ETag; fetch a Task to get both. Stop early by breaking
+// out of the loop; an error ends the iteration.
+//
+// Twilio API docs: https://www.twilio.com/docs/taskrouter/api/task#read-multiple-task-resources
+func (w Workspace) ListTasks(ctx context.Context, p *TaskListParams) iter.Seq2[*Task, error] {
+	return func(yield func(*Task, error) bool) {
+		if err := checkSID("workspace SID", "WS", w.sid); err != nil {
+			yield(nil, err)
+			return
+		}
+		q, err := p.query()
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		r := &request{method: http.MethodGet, product: productTaskRouter, path: []string{"v1", "Workspaces", w.sid, "Tasks"}, query: q}
+		listPages(ctx, w.c, r, "tasks", func(raw json.RawMessage) (*Task, error) {
+			var tw taskWire
+			if err := json.Unmarshal(raw, &tw); err != nil {
+				return nil, err
+			}
+			return tw.task("")
+		}, yield)
+	}
+}
+
+// listPages walks a Twilio list: the items under key, then next_page_url.
+// The next page URL is followed only on the base URL's host.
+func listPages[T any](ctx context.Context, c *Client, r *request, key string, conv func(json.RawMessage) (*T, error), yield func(*T, error) bool) {
+	u := c.endpoint(r)
+	for u != nil {
+		resp, err := c.sendURL(ctx, r, u)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		var page struct {
+			Meta listMeta `json:"meta"`
+		}
+		items := map[string]json.RawMessage{}
+		if err := decode(r, redactURL(u), resp, &items); err != nil {
+			yield(nil, err)
+			return
+		}
+		var list []json.RawMessage
+		_ = json.Unmarshal(resp.body, &page)
+		if err := json.Unmarshal(items[key], &list); err != nil {
+			yield(nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: fmt.Sprintf("list has no %q array", key)})
+			return
+		}
+		for _, raw := range list {
+			v, err := conv(raw)
+			if err != nil {
+				yield(nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: err.Error()})
+				return
+			}
+			if !yield(v, nil) {
+				return
+			}
+		}
+		u = nil
+		if next := str(page.Meta.NextPageURL); next != "" {
+			nu, err := url.Parse(next)
+			base := c.endpoint(r)
+			if err != nil || nu.Host != base.Host || nu.Scheme != base.Scheme {
+				yield(nil, &badResponseError{Method: r.method, URL: redactURL(base), Status: resp.status, Reason: "next_page_url points to another host"})
+				return
+			}
+			u = nu
+		}
+	}
+}
