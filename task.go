@@ -607,3 +607,19 @@ func listPages[T any](ctx context.Context, c *Client, r *request, key string, co
 		}
 	}
 }
+
+// TaskAPI is the set of Task calls a [Workspace] offers. Depend on it rather
+// than on Workspace where you want to substitute a stub in unit tests;
+// package ifmatchtest offers faithful fakes when a stub is not enough.
+type TaskAPI interface {
+	FetchTask(ctx context.Context, sid string) (*Task, error)
+	CreateTask(ctx context.Context, p TaskCreate) (*Task, error)
+	ListTasks(ctx context.Context, p *TaskListParams) iter.Seq2[*Task, error]
+	UpdateTask(ctx context.Context, sid string, mutate TaskMutator, opts ...UpdateOption) (*Task, error)
+	UpdateTaskIf(ctx context.Context, sid, etag string, u TaskUpdate) (*Task, error)
+	UpdateTaskLastWriteWins(ctx context.Context, sid string, u TaskUpdate) (*Task, error)
+	DeleteTask(ctx context.Context, sid string) error
+	DeleteTaskIf(ctx context.Context, sid, etag string) error
+}
+
+var _ TaskAPI = Workspace{}

@@ -1,0 +1,255 @@
+// Package ifmatchtest is the test kit of ifmatch: an in-memory Twilio
+// TaskRouter (Tasks) that keeps versions and ETags as Twilio does, answers 412
+// to a stale If-Match, and injects faults on demand. Use it three ways:
+//
+//   - [NewServer]: a real HTTP server on loopback (httptest), for tests and
+//     for programs such as the contention demo;
+//   - [Fake.MockClient]: the same fake behind an httpmock transport, with no
+//     listener, placed under the client's retry layer;
+//   - in your own unit tests, through the [ifmatch.TaskAPI] interface, with a
+//     hand-written stub where a fake server is more than you need.
+package ifmatchtest
+
+import (
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ifmatch-go/ifmatch/internal/jsonx"
+)
+
+// Test credentials the fake accepts. They are not secrets.
+const (
+	AccountSID = "AC00000000000000000000000000000000"
+	AuthToken  = "ifmatchtest-auth-token"
+)
+
+// Fake is an in-memory Twilio. It is safe for concurrent use.
+type Fake struct {
+	mu         sync.Mutex
+	base       string // absolute base URL used in url/links fields
+	workspaces map[string]bool
+	tasks      map[string]*taskRec // key: ws + "/" + sid
+	apiKeys    map[string]string
+	faults     []*faultState
+	rng        *rand.Rand
+	reqs       []Request
+	latency    time.Duration
+	now        func() time.Time
+}
+
+// Option configures a Fake or a Server.
+type Option func(*Fake)
+
+// WithLatency delays every answer by d, simulating a network round trip.
+func WithLatency(d time.Duration) Option { return func(f *Fake) { f.latency = d } }
+
+// WithSeed seeds the random source of rate-based faults, for reproducible runs.
+func WithSeed(seed uint64) Option {
+	return func(f *Fake) { f.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+}
+
+// NewFake returns an in-memory Twilio with no listener; see [Fake.MockClient]
+// and [Fake.ServeHTTP].
+func NewFake(opts ...Option) *Fake {
+	f := &Fake{
+		base:       "https://taskrouter.twilio.com",
+		workspaces: map[string]bool{},
+		tasks:      map[string]*taskRec{},
+		apiKeys:    map[string]string{},
+		rng:        rand.New(rand.NewPCG(1, 2)),
+		now:        func() time.Time { return time.Now().UTC().Truncate(time.Second) },
+	}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
+}
+
+// Request is one request the fake answered, for assertions.
+type Request struct {
+	Method  string
+	Path    string
+	IfMatch string
+	Form    map[string][]string
+	Status  int
+	// Fault names the fault injected into this request, "" for none.
+	Fault FaultKind
+}
+
+// Requests returns a copy of the request log.
+func (f *Fake) Requests() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Request(nil), f.reqs...)
+}
+
+// Count returns how many logged requests have the given method ("" for any).
+func (f *Fake) Count(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, r := range f.reqs {
+		if method == "" || r.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+// CountStatus returns how many logged requests were answered with status.
+func (f *Fake) CountStatus(status int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, r := range f.reqs {
+		if r.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// ResetLog empties the request log.
+func (f *Fake) ResetLog() {
+	f.mu.Lock()
+	f.reqs = nil
+	f.mu.Unlock()
+}
+
+// NewSID returns a random SID with the given two-letter prefix.
+func NewSID(prefix string) string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// AddWorkspace creates a workspace and returns its SID.
+func (f *Fake) AddWorkspace() string {
+	sid := NewSID("WS")
+	f.mu.Lock()
+	f.workspaces[sid] = true
+	f.mu.Unlock()
+	return sid
+}
+
+// AddAPIKey creates an API key the fake accepts and returns its SID and secret.
+func (f *Fake) AddAPIKey() (sid, secret string) {
+	sid, secret = NewSID("SK"), NewSID("secret")
+	f.mu.Lock()
+	f.apiKeys[sid] = secret
+	f.mu.Unlock()
+	return sid, secret
+}
+
+// taskRec is a stored Task.
+type taskRec struct {
+	sid, ws          string
+	version          int
+	attributes       string
+	status           string
+	priority         int
+	reason           string
+	timeout          int
+	channelSID       string
+	channelName      string
+	workflowSID      string
+	queueSID         string
+	created, updated time.Time
+	virtualStart     time.Time
+	routingTarget    string
+	ignoreCapacity   bool
+}
+
+// AddTask seeds a Task with attributes (nil: {}) in workspace ws and returns
+// its SID. Its version (ETag) starts at 0.
+func (f *Fake) AddTask(ws string, attributes map[string]any) string {
+	if attributes == nil {
+		attributes = map[string]any{}
+	}
+	s, err := jsonx.Encode(attributes)
+	if err != nil {
+		panic(fmt.Sprintf("ifmatchtest: AddTask attributes: %v", err))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.workspaces[ws] = true
+	rec := f.newTask(ws)
+	rec.attributes = s
+	return rec.sid
+}
+
+func (f *Fake) newTask(ws string) *taskRec {
+	now := f.now()
+	rec := &taskRec{sid: NewSID("WT"), ws: ws, status: "pending", timeout: 86400, created: now, updated: now,
+		channelSID: "TC" + strings.Repeat("0", 32), channelName: "default", attributes: "{}",
+		workflowSID: "WW" + strings.Repeat("0", 32), queueSID: "WQ" + strings.Repeat("0", 32), virtualStart: now}
+	f.tasks[ws+"/"+rec.sid] = rec
+	return rec
+}
+
+// TaskAttributes returns a Task's current attributes (numbers as
+// json.Number) and version, or ok=false if there is no such Task.
+func (f *Fake) TaskAttributes(ws, sid string) (attrs map[string]any, version int, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rec, ok := f.tasks[ws+"/"+sid]
+	if !ok {
+		return nil, 0, false
+	}
+	m, _ := jsonx.DecodeObject(rec.attributes)
+	return m, rec.version, true
+}
+
+// SetTaskAttributes overwrites a Task's attributes as another writer would,
+// bumping its version. It reports whether the Task exists.
+func (f *Fake) SetTaskAttributes(ws, sid string, attrs map[string]any) bool {
+	s, err := jsonx.Encode(attrs)
+	if err != nil {
+		panic(fmt.Sprintf("ifmatchtest: SetTaskAttributes: %v", err))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rec, ok := f.tasks[ws+"/"+sid]
+	if ok {
+		rec.attributes = s
+		rec.version++
+		rec.updated = f.now()
+	}
+	return ok
+}
+
+func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
+
+// etagMatches compares an If-Match value with a version: quoted or bare
+// numbers match, as does "*".
+func etagMatches(ifMatch string, version int) bool {
+	v := strings.TrimSpace(ifMatch)
+	if v == "*" {
+		return true
+	}
+	v = strings.Trim(v, `"`)
+	return v == strconv.Itoa(version)
+}
+
+// twilioError is Twilio's JSON error body.
+type twilioError struct {
+	Code     int    `json:"code"`
+	Message  string `json:"message"`
+	MoreInfo string `json:"more_info"`
+	Status   int    `json:"status"`
+}
+
+func writeError(w http.ResponseWriter, status, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(twilioError{Code: code, Message: msg,
+		MoreInfo: "https://www.twilio.com/docs/errors/" + strconv.Itoa(code), Status: status})
+}

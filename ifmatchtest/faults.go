@@ -1,0 +1,94 @@
+package ifmatchtest
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// FaultKind names a fault the fake can inject.
+type FaultKind string
+
+// The faults. "Before commit" faults leave the resource untouched; "after
+// commit" faults apply the write and then spoil the answer.
+const (
+	// Fail500, Fail502 and Fail503 answer that status before commit.
+	Fail500 FaultKind = "500"
+	Fail502 FaultKind = "502"
+	Fail503 FaultKind = "503"
+	// RateLimit answers 429 (Twilio code 20429) before commit.
+	RateLimit FaultKind = "429"
+	// HTMLError answers 502 with an HTML page, as a proxy would.
+	HTMLError FaultKind = "html-502"
+	// DropAfterCommit applies the write, then closes the connection without
+	// answering.
+	DropAfterCommit FaultKind = "drop-after-commit"
+	// TruncateAfterCommit applies the write, then sends a cut-off body.
+	TruncateAfterCommit FaultKind = "truncate-after-commit"
+	// Stall holds the request without committing until the client gives up.
+	Stall FaultKind = "stall"
+	// Slow adds Fault.Latency before handling the request normally.
+	Slow FaultKind = "slow"
+)
+
+// Fault scripts one injected failure. It applies to requests matching Method
+// ("" for any) and PathContains ("" for any): to the first Count of them
+// (Count > 0), or to each with probability Rate (from the seeded source; see
+// [WithSeed]).
+type Fault struct {
+	Kind         FaultKind
+	Method       string
+	PathContains string
+	Count        int
+	Rate         float64
+	// RetryAfter, when set, is sent as Retry-After (whole seconds) with
+	// 429 and 503 answers.
+	RetryAfter time.Duration
+	// Latency is the delay of a Slow fault.
+	Latency time.Duration
+}
+
+type faultState struct {
+	Fault
+	left int
+}
+
+// Inject adds a fault. Faults are checked in the order added; the first that
+// applies to a request wins.
+func (f *Fake) Inject(ft Fault) {
+	f.mu.Lock()
+	f.faults = append(f.faults, &faultState{Fault: ft, left: ft.Count})
+	f.mu.Unlock()
+}
+
+// ClearFaults removes every fault.
+func (f *Fake) ClearFaults() {
+	f.mu.Lock()
+	f.faults = nil
+	f.mu.Unlock()
+}
+
+// pickFault returns the fault for a request, or nil. Called with f.mu held.
+func (f *Fake) pickFault(r *http.Request) *Fault {
+	for _, fs := range f.faults {
+		if fs.Method != "" && fs.Method != r.Method {
+			continue
+		}
+		if fs.PathContains != "" && !strings.Contains(r.URL.Path, fs.PathContains) {
+			continue
+		}
+		if fs.Count > 0 {
+			if fs.left == 0 {
+				continue
+			}
+			fs.left--
+			ft := fs.Fault
+			return &ft
+		}
+		if fs.Rate > 0 && f.rng.Float64() < fs.Rate {
+			ft := fs.Fault
+			return &ft
+		}
+	}
+	return nil
+}

@@ -1,0 +1,459 @@
+package ifmatchtest
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ifmatch-go/ifmatch/internal/jsonx"
+)
+
+// errDropped marks a request whose connection the fake dropped.
+var errDropped = errors.New("ifmatchtest: connection dropped after commit")
+
+// recorder captures a handler's answer so faults can spoil it after commit.
+type recorder struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = 200
+	}
+	r.body = append(r.body, b...)
+	return len(b), nil
+}
+func (r *recorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+}
+
+// ServeHTTP answers one request as Twilio would, with any injected fault.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := f.serve(w, r); errors.Is(err, errDropped) {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler) // closes the connection without answering
+	}
+}
+
+// serve handles r; errDropped asks the caller to drop the connection.
+func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
+	f.mu.Lock()
+	ft := f.pickFault(r)
+	latency := f.latency
+	f.mu.Unlock()
+	if latency > 0 {
+		time.Sleep(latency) // simulated network round trip, not synchronisation
+	}
+	_ = r.ParseForm()
+	entry := Request{Method: r.Method, Path: r.URL.Path, IfMatch: r.Header.Get("If-Match"), Form: r.PostForm}
+	if ft != nil {
+		entry.Fault = ft.Kind
+	}
+	logStatus := func(s int) {
+		entry.Status = s
+		f.mu.Lock()
+		f.reqs = append(f.reqs, entry)
+		f.mu.Unlock()
+	}
+	if ft != nil {
+		switch ft.Kind {
+		case Slow:
+			time.Sleep(ft.Latency)
+		case Stall:
+			<-r.Context().Done()
+			logStatus(0)
+			return errDropped
+		case Fail500, Fail502, Fail503, RateLimit:
+			code, _ := strconv.Atoi(string(ft.Kind))
+			if ft.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(ft.RetryAfter/time.Second)))
+			}
+			twilioCode := 20500
+			if ft.Kind == RateLimit {
+				twilioCode = 20429
+			}
+			writeError(w, code, twilioCode, http.StatusText(code))
+			logStatus(code)
+			return nil
+		case HTMLError:
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
+			logStatus(http.StatusBadGateway)
+			return nil
+		}
+	}
+	rec := &recorder{header: http.Header{}}
+	f.route(rec, r)
+	if rec.status == 0 {
+		rec.status = 200
+	}
+	logStatus(rec.status)
+	if ft != nil && rec.status < 300 {
+		switch ft.Kind {
+		case DropAfterCommit:
+			return errDropped
+		case TruncateAfterCommit:
+			for k, v := range rec.header {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Content-Length", strconv.Itoa(len(rec.body)))
+			w.WriteHeader(rec.status)
+			_, _ = w.Write(rec.body[:len(rec.body)/2])
+			return nil
+		}
+	}
+	for k, v := range rec.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.status)
+	_, _ = w.Write(rec.body)
+	return nil
+}
+
+// auth checks HTTP Basic credentials: the account's or an API key's.
+func (f *Fake) auth(r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return false
+	}
+	if user == AccountSID && pass == AuthToken {
+		return true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	secret, ok := f.apiKeys[user]
+	return ok && secret == pass
+}
+
+func validSID(prefix, s string) bool {
+	if len(s) != 34 || !strings.HasPrefix(s, prefix) {
+		return false
+	}
+	for _, c := range s[2:] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
+}
+
+// route dispatches r to its resource.
+func (f *Fake) route(w http.ResponseWriter, r *http.Request) {
+	if !f.auth(r) {
+		writeError(w, http.StatusUnauthorized, 20003, "Authenticate")
+		return
+	}
+	seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case len(seg) >= 4 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Tasks":
+		ws := seg[2]
+		if !validSID("WS", ws) {
+			notFound(w, r)
+			return
+		}
+		switch len(seg) {
+		case 4:
+			switch r.Method {
+			case http.MethodGet:
+				f.listTasks(w, r, ws)
+			case http.MethodPost:
+				f.createTask(w, r, ws)
+			default:
+				w.WriteHeader(http.StatusMethodNotAllowed)
+			}
+			return
+		case 5:
+			if !validSID("WT", seg[4]) {
+				notFound(w, r)
+				return
+			}
+			f.task(w, r, ws, seg[4])
+			return
+		}
+	}
+	notFound(w, r)
+}
+
+// taskJSON is the spec's taskrouter.v1.workspace.task.
+type taskJSON struct {
+	AccountSID            string            `json:"account_sid"`
+	Age                   int               `json:"age"`
+	AssignmentStatus      string            `json:"assignment_status"`
+	Attributes            *string           `json:"attributes"`
+	Addons                *string           `json:"addons"`
+	DateCreated           string            `json:"date_created"`
+	DateUpdated           string            `json:"date_updated"`
+	TaskQueueEnteredDate  *string           `json:"task_queue_entered_date"`
+	Priority              int               `json:"priority"`
+	Reason                *string           `json:"reason"`
+	SID                   string            `json:"sid"`
+	TaskQueueSID          string            `json:"task_queue_sid"`
+	TaskQueueFriendlyName string            `json:"task_queue_friendly_name"`
+	TaskChannelSID        string            `json:"task_channel_sid"`
+	TaskChannelUniqueName string            `json:"task_channel_unique_name"`
+	Timeout               int               `json:"timeout"`
+	WorkflowSID           string            `json:"workflow_sid"`
+	WorkflowFriendlyName  string            `json:"workflow_friendly_name"`
+	WorkspaceSID          string            `json:"workspace_sid"`
+	URL                   string            `json:"url"`
+	Links                 map[string]string `json:"links"`
+	VirtualStartTime      string            `json:"virtual_start_time"`
+	IgnoreCapacity        bool              `json:"ignore_capacity"`
+	RoutingTarget         *string           `json:"routing_target"`
+}
+
+func (f *Fake) taskJSON(t *taskRec, withAttributes bool) taskJSON {
+	u := f.base + "/v1/Workspaces/" + t.ws + "/Tasks/" + t.sid
+	j := taskJSON{AccountSID: AccountSID, Age: int(f.now().Sub(t.created) / time.Second), AssignmentStatus: t.status,
+		DateCreated: t.created.Format(time.RFC3339), DateUpdated: t.updated.Format(time.RFC3339),
+		Priority: t.priority, SID: t.sid, TaskQueueSID: t.queueSID, TaskQueueFriendlyName: "Default Queue",
+		TaskChannelSID: t.channelSID, TaskChannelUniqueName: t.channelName, Timeout: t.timeout,
+		WorkflowSID: t.workflowSID, WorkflowFriendlyName: "Default Workflow", WorkspaceSID: t.ws, URL: u,
+		Links: map[string]string{"reservations": u + "/Reservations",
+			"task_queue": f.base + "/v1/Workspaces/" + t.ws + "/TaskQueues/" + t.queueSID,
+			"workflow":   f.base + "/v1/Workspaces/" + t.ws + "/Workflows/" + t.workflowSID,
+			"workspace":  f.base + "/v1/Workspaces/" + t.ws},
+		VirtualStartTime: t.virtualStart.Format(time.RFC3339), IgnoreCapacity: t.ignoreCapacity}
+	if withAttributes {
+		a := t.attributes
+		j.Attributes = &a
+	}
+	if t.reason != "" {
+		j.Reason = &t.reason
+	}
+	if t.routingTarget != "" {
+		j.RoutingTarget = &t.routingTarget
+	}
+	ed := t.created.Format(time.RFC3339)
+	j.TaskQueueEnteredDate = &ed
+	return j
+}
+
+func writeJSON(w http.ResponseWriter, status int, etagVersion int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if etagVersion >= 0 {
+		w.Header().Set("ETag", etag(etagVersion))
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// applyTaskForm validates and applies a create or update form to t. It
+// returns a 400 message naming the bad field, or "".
+func applyTaskForm(t *taskRec, form url.Values, now time.Time) string {
+	if v, ok := form["Attributes"]; ok {
+		if _, err := jsonx.DecodeObject(v[0]); err != nil || strings.TrimSpace(v[0]) == "" {
+			return "Attributes must be a valid JSON object"
+		}
+		t.attributes = v[0]
+	}
+	if v, ok := form["Priority"]; ok {
+		p, err := strconv.Atoi(v[0])
+		if err != nil {
+			return "Priority must be an integer"
+		}
+		t.priority = p
+	}
+	if v, ok := form["Timeout"]; ok {
+		n, err := strconv.Atoi(v[0])
+		if err != nil || n < 1 {
+			return "Timeout must be a positive integer"
+		}
+		t.timeout = n
+	}
+	if v, ok := form["AssignmentStatus"]; ok {
+		switch v[0] {
+		case "pending", "reserved", "assigned", "canceled", "completed", "wrapping":
+			t.status = v[0]
+		default:
+			return "AssignmentStatus must be one of pending, reserved, assigned, canceled, completed, wrapping"
+		}
+	}
+	if v, ok := form["Reason"]; ok {
+		t.reason = v[0]
+	}
+	if v, ok := form["TaskChannel"]; ok {
+		if strings.HasPrefix(v[0], "TC") {
+			t.channelSID = v[0]
+		} else {
+			t.channelName = v[0]
+		}
+	}
+	if v, ok := form["VirtualStartTime"]; ok {
+		ts, err := time.Parse(time.RFC3339, v[0])
+		if err != nil {
+			return "VirtualStartTime must be an ISO 8601 date-time"
+		}
+		t.virtualStart = ts.UTC()
+	}
+	if v, ok := form["RoutingTarget"]; ok {
+		t.routingTarget = v[0]
+	}
+	if v, ok := form["IgnoreCapacity"]; ok {
+		b, err := strconv.ParseBool(v[0])
+		if err != nil {
+			return "IgnoreCapacity must be true or false"
+		}
+		t.ignoreCapacity = b
+	}
+	for _, k := range []string{"WorkflowSid", "TaskQueueSid"} {
+		if v, ok := form[k]; ok {
+			pfx := map[string]string{"WorkflowSid": "WW", "TaskQueueSid": "WQ"}[k]
+			if !validSID(pfx, v[0]) {
+				return k + " is not a valid SID"
+			}
+			if k == "WorkflowSid" {
+				t.workflowSID = v[0]
+			} else {
+				t.queueSID = v[0]
+			}
+		}
+	}
+	t.updated = now
+	return ""
+}
+
+func (f *Fake) createTask(w http.ResponseWriter, r *http.Request, ws string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.workspaces[ws] {
+		notFound(w, r)
+		return
+	}
+	var scratch taskRec
+	if msg := applyTaskForm(&scratch, r.PostForm, f.now()); msg != "" {
+		writeError(w, http.StatusBadRequest, 20001, msg)
+		return
+	}
+	t := f.newTask(ws)
+	_ = applyTaskForm(t, r.PostForm, f.now())
+	writeJSON(w, http.StatusCreated, t.version, f.taskJSON(t, true))
+}
+
+func (f *Fake) task(w http.ResponseWriter, r *http.Request, ws, sid string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.tasks[ws+"/"+sid]
+	if !ok {
+		notFound(w, r)
+		return
+	}
+	ifMatch := r.Header.Get("If-Match")
+	switch r.Method {
+	case http.MethodGet:
+		writeJSON(w, http.StatusOK, t.version, f.taskJSON(t, true))
+	case http.MethodPost:
+		if ifMatch != "" && !etagMatches(ifMatch, t.version) {
+			writeError(w, http.StatusPreconditionFailed, 20412, "Task version mismatch: If-Match "+ifMatch+" does not match the current version")
+			return
+		}
+		next := *t
+		if msg := applyTaskForm(&next, r.PostForm, f.now()); msg != "" {
+			writeError(w, http.StatusBadRequest, 20001, msg)
+			return
+		}
+		next.version++
+		*t = next
+		writeJSON(w, http.StatusOK, t.version, f.taskJSON(t, true))
+	case http.MethodDelete:
+		if ifMatch != "" && !etagMatches(ifMatch, t.version) {
+			writeError(w, http.StatusPreconditionFailed, 20412, "Task version mismatch")
+			return
+		}
+		delete(f.tasks, ws+"/"+sid)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}
+}
+
+func (f *Fake) listTasks(w http.ResponseWriter, r *http.Request, ws string) {
+	q := r.URL.Query()
+	size := 50
+	if v := q.Get("PageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, 20001, "PageSize must be an integer from 1 to 1000")
+			return
+		}
+		size = n
+	}
+	page, _ := strconv.Atoi(q.Get("Page"))
+	statuses := q["AssignmentStatus"]
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.workspaces[ws] {
+		notFound(w, r)
+		return
+	}
+	var all []*taskRec
+	for _, t := range f.tasks {
+		if t.ws != ws {
+			continue
+		}
+		if len(statuses) > 0 && !contains(statuses, t.status) {
+			continue
+		}
+		if v := q.Get("Priority"); v != "" && v != strconv.Itoa(t.priority) {
+			continue
+		}
+		all = append(all, t)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		return all[i].created.Before(all[j].created) || all[i].created.Equal(all[j].created) && all[i].sid < all[j].sid
+	})
+	listURL := f.base + "/v1/Workspaces/" + ws + "/Tasks"
+	items := []taskJSON{}
+	for i := page * size; i < len(all) && i < (page+1)*size; i++ {
+		items = append(items, f.taskJSON(all[i], false))
+	}
+	pageURL := func(p int) string {
+		v := url.Values{}
+		for k, vs := range q {
+			if k != "Page" && k != "PageToken" {
+				v[k] = vs
+			}
+		}
+		v.Set("PageSize", strconv.Itoa(size))
+		v.Set("Page", strconv.Itoa(p))
+		return listURL + "?" + v.Encode()
+	}
+	meta := map[string]any{"first_page_url": pageURL(0), "key": "tasks", "page": page, "page_size": size,
+		"url": pageURL(page), "next_page_url": nil, "previous_page_url": nil}
+	if (page+1)*size < len(all) {
+		meta["next_page_url"] = pageURL(page + 1)
+	}
+	if page > 0 {
+		meta["previous_page_url"] = pageURL(page - 1)
+	}
+	writeJSON(w, http.StatusOK, -1, map[string]any{"tasks": items, "meta": meta})
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
