@@ -88,6 +88,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 
 	attempt := 0
 	ambiguousETag := "" // If-Match of a write whose outcome is not known yet
+	maybeWrote := false // some write of this call may have landed
 	for {
 		work := ops.clone(cur)
 		if err := mutate(work); err != nil {
@@ -107,7 +108,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 				}
 				continue
 			}
-			if ambiguousETag != "" {
+			if maybeWrote {
 				// Our earlier write, or one to the same effect, landed.
 				return done(cur, Updated)
 			}
@@ -178,6 +179,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 			if ops.etag(fresh) != etag && !cfg.idempotent {
 				return nil, &OutcomeUnknownError{ETag: etag, Cause: err}
 			}
+			maybeWrote = true
 			if ops.etag(fresh) == etag {
 				// Not landed (yet): the retry carries the same If-Match, so
 				// at most one of the two copies can ever commit.
