@@ -1,0 +1,394 @@
+package ifmatchtest_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/ifmatch-go/ifmatch"
+	"github.com/ifmatch-go/ifmatch/ifmatchtest"
+)
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func newServer(t *testing.T, opts ...ifmatchtest.Option) *ifmatchtest.Server {
+	srv := ifmatchtest.NewServer(opts...)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// raw sends a request with the test credentials and returns status, ETag
+// and the decoded JSON body.
+func raw(t *testing.T, srv *ifmatchtest.Server, method, path, ifMatch string, form url.Values) (int, string, map[string]any) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, srv.URL+path, body)
+	req.SetBasicAuth(ifmatchtest.AccountSID, ifmatchtest.AuthToken)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, resp.Header.Get("ETag"), m
+}
+
+func TestFakeVersioning(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	ws := srv.AddWorkspace()
+	sid := srv.AddTask(ws, map[string]any{"a": 1})
+	p := "/v1/Workspaces/" + ws + "/Tasks/" + sid
+	code, etag, body := raw(t, srv, "GET", p, "", nil)
+	if code != 200 || etag != `"0"` || body["attributes"] != `{"a":1}` || body["sid"] != sid {
+		t.Fatalf("GET: %d %s %v", code, etag, body)
+	}
+	code, etag, _ = raw(t, srv, "POST", p, `"0"`, url.Values{"Priority": {"3"}})
+	if code != 200 || etag != `"1"` {
+		t.Fatalf("conditional POST: %d %s", code, etag)
+	}
+	code, _, body = raw(t, srv, "POST", p, `"0"`, url.Values{"Priority": {"4"}})
+	if code != 412 || body["code"] != 20412.0 || body["status"] != 412.0 {
+		t.Fatalf("stale POST: %d %v", code, body)
+	}
+	code, etag, _ = raw(t, srv, "POST", p, "", url.Values{"Priority": {"5"}})
+	if code != 200 || etag != `"2"` {
+		t.Fatalf("unconditional POST (last write wins): %d %s", code, etag)
+	}
+	if code, _, _ = raw(t, srv, "DELETE", p, `"1"`, nil); code != 412 {
+		t.Fatalf("stale DELETE: %d", code)
+	}
+	if code, _, _ = raw(t, srv, "DELETE", p, `"2"`, nil); code != 204 {
+		t.Fatalf("DELETE: %d", code)
+	}
+	if code, _, body = raw(t, srv, "GET", p, "", nil); code != 404 || body["code"] != 20404.0 {
+		t.Fatalf("GET after delete: %d %v", code, body)
+	}
+}
+
+func TestFakeErrors(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	ws := srv.AddWorkspace()
+	sid := srv.AddTask(ws, nil)
+	p := "/v1/Workspaces/" + ws + "/Tasks/" + sid
+	for _, tc := range []struct {
+		form  url.Values
+		field string
+	}{
+		{url.Values{"Attributes": {"not json"}}, "Attributes"},
+		{url.Values{"Attributes": {"[1]"}}, "Attributes"},
+		{url.Values{"Priority": {"high"}}, "Priority"},
+		{url.Values{"AssignmentStatus": {"done"}}, "AssignmentStatus"},
+	} {
+		code, _, body := raw(t, srv, "POST", p, "", tc.form)
+		if code != 400 || !strings.Contains(fmt.Sprint(body["message"]), tc.field) {
+			t.Errorf("%v: %d %v", tc.form, code, body)
+		}
+	}
+	if _, v, _ := srv.TaskAttributes(ws, sid); v != 0 {
+		t.Errorf("rejected writes changed the version to %d", v)
+	}
+	for _, bad := range []string{"/v1/Workspaces/" + ws + "/Tasks/WT123", "/v1/Workspaces/WSxyz/Tasks/" + sid, "/v1/Nothing"} {
+		if code, _, _ := raw(t, srv, "GET", bad, "", nil); code != 404 {
+			t.Errorf("%s: %d, want 404", bad, code)
+		}
+	}
+	req, _ := http.NewRequest("GET", srv.URL+p, nil)
+	req.SetBasicAuth(ifmatchtest.AccountSID, "wrong")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("wrong token: %d", resp.StatusCode)
+	}
+	// API key credentials are accepted.
+	key, secret := srv.AddAPIKey()
+	c := srv.Client(ifmatch.WithAPIKey(key, secret))
+	if _, err := c.Workspace(ws).FetchTask(ctxT(t), sid); err != nil {
+		t.Errorf("API key: %v", err)
+	}
+	bad := srv.Client(ifmatch.WithAPIKey(key, "nope"))
+	if _, err := bad.Workspace(ws).FetchTask(ctxT(t), sid); !errors.Is(err, ifmatch.ErrUnauthorized) {
+		t.Errorf("bad API secret: %v", err)
+	}
+}
+
+func TestFakeCreateListDelete(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	ws := srv.AddWorkspace()
+	w := srv.Client().Workspace(ws)
+	ctx := ctxT(t)
+	prio := 2
+	var sids []string
+	for i := 0; i < 5; i++ {
+		tk, err := w.CreateTask(ctx, ifmatch.TaskCreate{Attributes: map[string]any{"i": i}, Priority: &prio})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tk.ETag != `"0"` || tk.Priority != 2 {
+			t.Fatalf("created %+v", tk)
+		}
+		sids = append(sids, tk.SID)
+	}
+	var listed []string
+	for tk, err := range w.ListTasks(ctx, &ifmatch.TaskListParams{PageSize: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tk.Attributes != nil {
+			t.Errorf("listed task has attributes %v; Twilio sends null in lists", tk.Attributes)
+		}
+		listed = append(listed, tk.SID)
+	}
+	if len(listed) != 5 {
+		t.Fatalf("listed %d tasks over pages, want 5", len(listed))
+	}
+	if n := srv.Count("GET"); n != 3 {
+		t.Errorf("%d list pages fetched, want 3", n)
+	}
+	if err := w.DeleteTaskIf(ctx, sids[0], `"9"`); !errors.Is(err, ifmatch.ErrPreconditionFailed) {
+		t.Errorf("stale delete: %v", err)
+	}
+	if err := w.DeleteTaskIf(ctx, sids[0], `"0"`); err != nil {
+		t.Errorf("delete: %v", err)
+	}
+	if err := w.DeleteTask(ctx, sids[0]); !errors.Is(err, ifmatch.ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+}
+
+func TestFakeFaults(t *testing.T) {
+	t.Parallel()
+	t.Run("drop after commit", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t)
+		ws := srv.AddWorkspace()
+		sid := srv.AddTask(ws, nil)
+		srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.DropAfterCommit, Method: "POST", Count: 1})
+		_, err := srv.Client().Workspace(ws).UpdateTaskIf(ctxT(t), sid, `"0"`, ifmatch.TaskUpdate{Reason: "x"})
+		if err == nil {
+			t.Fatal("no error from a dropped connection")
+		}
+		if _, v, _ := srv.TaskAttributes(ws, sid); v != 1 {
+			t.Fatalf("version %d: the write must have committed", v)
+		}
+		if n := srv.Count("POST"); n != 1 {
+			t.Fatalf("%d POSTs: an ambiguous POST must not be retried by the transport", n)
+		}
+	})
+	t.Run("503 with Retry-After then success", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t)
+		ws := srv.AddWorkspace()
+		sid := srv.AddTask(ws, nil)
+		srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.Fail503, Method: "GET", Count: 2, RetryAfter: time.Second})
+		if _, err := srv.Client().Workspace(ws).FetchTask(ctxT(t), sid); err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.CountStatus(503); got != 2 {
+			t.Fatalf("%d 503s, want 2", got)
+		}
+	})
+	t.Run("truncated body after commit", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t)
+		ws := srv.AddWorkspace()
+		sid := srv.AddTask(ws, nil)
+		srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.TruncateAfterCommit, Method: "POST", Count: 1})
+		task, err := srv.Client().Workspace(ws).UpdateTask(ctxT(t), sid, func(tk *ifmatch.Task) error {
+			tk.Attributes["n"] = 1
+			return nil
+		})
+		if err != nil || task.ETag != `"1"` {
+			t.Fatalf("task %v err %v: a committed write with a cut body is read back", task, err)
+		}
+	})
+	t.Run("stall until the client gives up", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t)
+		ws := srv.AddWorkspace()
+		sid := srv.AddTask(ws, nil)
+		srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.Stall, Method: "GET", Count: 1})
+		c := srv.Client(ifmatch.WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}))
+		if _, err := c.Workspace(ws).FetchTask(ctxT(t), sid); err != nil {
+			t.Fatalf("the retried GET should succeed: %v", err)
+		}
+		if n := srv.Count("GET"); n != 2 {
+			t.Fatalf("%d GETs, want the stalled one and its retry", n)
+		}
+	})
+	t.Run("html 502", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t)
+		ws := srv.AddWorkspace()
+		sid := srv.AddTask(ws, nil)
+		srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.HTMLError, Method: "GET", Count: 10})
+		_, err := srv.Client().Workspace(ws).FetchTask(ctxT(t), sid)
+		var ae *ifmatch.APIError
+		if !errors.As(err, &ae) || ae.Status != 502 || !strings.Contains(ae.Message, "Bad Gateway") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+// The httpmock flavour of the fake behaves like the server.
+func TestMockClient(t *testing.T) {
+	t.Parallel()
+	f := ifmatchtest.NewFake()
+	ws := f.AddWorkspace()
+	sid := f.AddTask(ws, nil)
+	c, mt := f.MockClient(t, ifmatch.WithUpdateDefaults(ifmatch.Backoff(func() backoff.BackOff { return &backoff.ZeroBackOff{} })))
+	f.Inject(ifmatchtest.Fault{Kind: ifmatchtest.Fail503, Method: "GET", Count: 1})
+	other := 0
+	_, err := c.Workspace(ws).UpdateTask(ctxT(t), sid, func(tk *ifmatch.Task) error {
+		if other == 0 {
+			other++
+			f.SetTaskAttributes(ws, sid, map[string]any{"other": true}) // a concurrent writer
+		}
+		tk.Attributes["mine"] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs, v, _ := f.TaskAttributes(ws, sid)
+	if attrs["other"] != true || attrs["mine"] != true || v != 2 {
+		t.Fatalf("attrs %v version %d: both writes must survive", attrs, v)
+	}
+	if n := mt.GetTotalCallCount(); n != 5 {
+		t.Errorf("%d calls (GET 503, GET, POST 412, GET, POST), want 5", n)
+	}
+}
+
+// N goroutines each make sure their own entry is in a list attribute, with
+// after-commit connection drops injected: every entry lands exactly once.
+func TestConcurrentIdempotentUpdatesWithDrops(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, ifmatchtest.WithSeed(7))
+	ws := srv.AddWorkspace()
+	sid := srv.AddTask(ws, map[string]any{"entries": []any{}})
+	srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.DropAfterCommit, Method: "POST", Rate: 0.2})
+	const n = 24
+	shared := srv.Client()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := shared
+			if i%2 == 0 {
+				c = srv.Client() // as a separate process would
+			}
+			me := fmt.Sprintf("w%d", i)
+			_, err := c.Workspace(ws).UpdateTask(ctxT(t), sid, func(tk *ifmatch.Task) error {
+				list, _ := tk.Attributes["entries"].([]any)
+				for _, e := range list {
+					if e == me {
+						return nil
+					}
+				}
+				tk.Attributes["entries"] = append(list, me)
+				return nil
+			}, ifmatch.Idempotent(), ifmatch.MaxAttempts(1000), ifmatch.BackoffBounds(time.Millisecond, 20*time.Millisecond))
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("update: %v", err)
+		}
+	}
+	attrs, _, _ := srv.TaskAttributes(ws, sid)
+	list := attrs["entries"].([]any)
+	seen := map[any]int{}
+	for _, e := range list {
+		seen[e]++
+	}
+	if len(list) != n || len(seen) != n {
+		t.Fatalf("%d entries, %d distinct, want %d: %v", len(list), len(seen), n, list)
+	}
+	drops := 0
+	for _, r := range srv.Requests() {
+		if r.Fault == ifmatchtest.DropAfterCommit {
+			drops++
+		}
+	}
+	if drops == 0 {
+		t.Fatal("no drop was injected: the test proves nothing")
+	}
+}
+
+// A non-idempotent increment under drops: without markers some calls end in
+// ErrOutcomeUnknown, but nothing is ever applied twice: the counter is at
+// least the successes and at most successes + unknowns.
+func TestConcurrentIncrementUnderDropsNeverDoubleApplies(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, ifmatchtest.WithSeed(11))
+	ws := srv.AddWorkspace()
+	sid := srv.AddTask(ws, map[string]any{"n": 0})
+	srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.DropAfterCommit, Method: "POST", Rate: 0.25})
+	const n = 24
+	var mu sync.Mutex
+	ok, unknown := 0, 0
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := srv.Client().Workspace(ws).UpdateTask(ctxT(t), sid, func(tk *ifmatch.Task) error {
+				v, _ := tk.Attributes["n"].(json.Number).Int64()
+				tk.Attributes["n"] = v + 1
+				return nil
+			}, ifmatch.MaxAttempts(1000), ifmatch.BackoffBounds(time.Millisecond, 20*time.Millisecond))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, ifmatch.ErrOutcomeUnknown):
+				unknown++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	attrs, _, _ := srv.TaskAttributes(ws, sid)
+	got, _ := attrs["n"].(json.Number).Int64()
+	if int(got) < ok || int(got) > ok+unknown {
+		t.Fatalf("counter %d, successes %d, unknown %d: an update was lost or applied twice", got, ok, unknown)
+	}
+	if unknown == 0 {
+		t.Log("no ambiguous outcome this run")
+	}
+}
