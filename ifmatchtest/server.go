@@ -69,7 +69,7 @@ func (f *Fake) Responder() httpmock.Responder {
 // MockClient returns an ifmatch Client whose requests go, through its normal
 // retry layer, to an httpmock transport answered by the fake. The transport is
 // returned so tests can add their own responders and read call counts.
-// Requests no responder matches fail the test through t.
+// Requests no responder matches fail the test through t (when t is not nil).
 func (f *Fake) MockClient(t interface{ Fatal(...any) }, opts ...ifmatch.Option) (*ifmatch.Client, *httpmock.MockTransport) {
 	mt := httpmock.NewMockTransport()
 	f.mu.Lock()
@@ -78,7 +78,9 @@ func (f *Fake) MockClient(t interface{ Fatal(...any) }, opts ...ifmatch.Option) 
 	mt.RegisterRegexpResponder(http.MethodGet, regexpAll, f.Responder())
 	mt.RegisterRegexpResponder(http.MethodPost, regexpAll, f.Responder())
 	mt.RegisterRegexpResponder(http.MethodDelete, regexpAll, f.Responder())
-	mt.RegisterNoResponder(httpmock.NewNotFoundResponder(t.Fatal))
+	if t != nil {
+		mt.RegisterNoResponder(httpmock.NewNotFoundResponder(t.Fatal))
+	}
 	base := []ifmatch.Option{ifmatch.WithBaseURL(MockBaseURL), ifmatch.WithHTTPClient(&http.Client{Transport: mt}),
 		ifmatch.WithTransportRetry(3, time.Millisecond, 10*time.Millisecond)}
 	c, err := ifmatch.NewClient(AccountSID, AuthToken, append(base, opts...)...)

@@ -1,0 +1,49 @@
+// Package ifmatch is a Go client for Twilio's REST resources that support
+// optimistic concurrency (ETag / If-Match): TaskRouter Tasks first. It turns
+// the tedious and subtle read-modify-write dance into one call:
+//
+//	client, err := ifmatch.NewClient(accountSID, authToken)
+//	task, err := client.Workspace("WS...").UpdateTask(ctx, "WT...", func(t *ifmatch.Task) error {
+//		t.Attributes["foo"] = "bar-SFO"
+//		return nil
+//	})
+//
+// # Conditional updates
+//
+// Every Task response carries an ETag, the Task's version. A write sent with
+// If-Match: <etag> lands only if the Task is still at that version; otherwise
+// Twilio answers 412 and nothing changes. [Workspace.UpdateTask] reads the
+// Task, applies the mutator to a copy, sends only the fields that changed
+// with If-Match, and on a 412 reads again and re-applies the mutator, with
+// jittered backoff, until the write lands. A mutator that changes nothing
+// causes no write. [Workspace.UpdateTaskIf] is the single conditional write,
+// without a loop.
+//
+// # Retries
+//
+// Two layers retry, with separate jobs. The transport (go-retryablehttp)
+// repeats a GET or DELETE after a connection error, a 429 or a 5xx, and a
+// POST only when it provably never reached Twilio (a dial error) or Twilio
+// refused it unprocessed (429). Server Retry-After hints are honoured,
+// clamped, and never waited past the context's deadline. The update loop
+// retries 412s only. A write whose outcome is unknown (connection lost after
+// sending, 5xx) is never blindly repeated: the loop reads the Task back and
+// repeats it only when the ETag proves it did not land; see
+// [ErrOutcomeUnknown] and [Idempotent].
+//
+// # Errors
+//
+// API failures are [*APIError] values; test them with errors.Is against
+// [ErrNotFound], [ErrPreconditionFailed], [ErrRateLimited] and
+// [ErrUnauthorized]. The loop adds [ErrConflict] (a [*ConflictError] that
+// still wraps the last 412), [ErrMutatorAborted] and [ErrOutcomeUnknown].
+// Bad input is [ErrInvalidArgument], caught before any request. No error, log
+// line or formatted value ever holds the auth token or API secret.
+//
+// # Testing
+//
+// Package ifmatchtest is an in-memory Twilio with Twilio's ETag semantics and
+// fault injection, served on loopback ([ifmatchtest.NewServer]) or behind an
+// httpmock transport ([ifmatchtest.Fake.MockClient]). For the lightest unit
+// tests, depend on the [TaskAPI] interface and substitute a stub.
+package ifmatch

@@ -1,0 +1,144 @@
+package ifmatch_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+
+	"github.com/ifmatch-go/ifmatch"
+	"github.com/ifmatch-go/ifmatch/ifmatchtest"
+)
+
+// The update loop: read, change, write with If-Match, and on a conflict read
+// again and re-apply, until the write lands.
+func ExampleWorkspace_UpdateTask() {
+	srv := ifmatchtest.NewServer() // a fake Twilio; use ifmatch.NewClient(...) for the real one
+	defer srv.Close()
+	wsSID := srv.AddWorkspace()
+	taskSID := srv.AddTask(wsSID, map[string]any{"foo": "bar"})
+
+	client := srv.Client()
+	task, err := client.Workspace(wsSID).UpdateTask(context.Background(), taskSID, func(t *ifmatch.Task) error {
+		t.Attributes["foo"] = "bar-SFO"
+		return nil
+	})
+	if err != nil {
+		fmt.Println("update failed:", err)
+		return
+	}
+	fmt.Println(task.Attributes["foo"], task.ETag)
+	// Output: bar-SFO "1"
+}
+
+// One conditional write, no loop: it lands only if the Task is still at the
+// version read.
+func ExampleWorkspace_UpdateTaskIf() {
+	srv := ifmatchtest.NewServer()
+	defer srv.Close()
+	wsSID := srv.AddWorkspace()
+	taskSID := srv.AddTask(wsSID, nil)
+	ws := srv.Client().Workspace(wsSID)
+	ctx := context.Background()
+
+	task, _ := ws.FetchTask(ctx, taskSID)
+	prio := 10
+	updated, err := ws.UpdateTaskIf(ctx, taskSID, task.ETag, ifmatch.TaskUpdate{Priority: &prio})
+	fmt.Println(updated.Priority, updated.ETag, err)
+
+	// The ETag we hold is now stale.
+	_, err = ws.UpdateTaskIf(ctx, taskSID, task.ETag, ifmatch.TaskUpdate{Priority: &prio})
+	fmt.Println(errors.Is(err, ifmatch.ErrPreconditionFailed))
+	// Output:
+	// 10 "1" <nil>
+	// true
+}
+
+// Errors are typed: test them with errors.Is and errors.As.
+func ExampleAPIError() {
+	srv := ifmatchtest.NewServer()
+	defer srv.Close()
+	ws := srv.Client().Workspace(srv.AddWorkspace())
+
+	_, err := ws.FetchTask(context.Background(), "WT00000000000000000000000000000000")
+	var apiErr *ifmatch.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.Status, apiErr.Code, errors.Is(err, ifmatch.ErrNotFound))
+	}
+	// Output: 404 20404 true
+}
+
+// When the loop gives up under contention, the error is ErrConflict and still
+// carries the last 412.
+func ExampleConflictError() {
+	srv := ifmatchtest.NewServer()
+	defer srv.Close()
+	wsSID := srv.AddWorkspace()
+	taskSID := srv.AddTask(wsSID, nil)
+	ws := srv.Client().Workspace(wsSID)
+
+	_, err := ws.UpdateTask(context.Background(), taskSID, func(t *ifmatch.Task) error {
+		srv.SetTaskAttributes(wsSID, taskSID, map[string]any{"other": "writer"}) // someone always wins the race
+		t.Priority = 1
+		return nil
+	}, ifmatch.MaxAttempts(3))
+	var ce *ifmatch.ConflictError
+	var apiErr *ifmatch.APIError
+	fmt.Println(errors.Is(err, ifmatch.ErrConflict), errors.As(err, &ce) && ce.Attempts == 3,
+		errors.As(err, &apiErr) && apiErr.Status == 412)
+	// Output: true true true
+}
+
+// Testing code that uses ifmatch with the fake behind httpmock: no listener,
+// and the client's own retry layer still runs.
+func Example_testing() {
+	fake := ifmatchtest.NewFake()
+	wsSID := fake.AddWorkspace()
+	taskSID := fake.AddTask(wsSID, map[string]any{"n": 1})
+	// A transient 503 on the first read: the transport retries it.
+	fake.Inject(ifmatchtest.Fault{Kind: ifmatchtest.Fail503, Method: "GET", Count: 1})
+
+	client, transport := fake.MockClient(nil) // in a test: fake.MockClient(t)
+	_, err := client.Workspace(wsSID).UpdateTask(context.Background(), taskSID, func(t *ifmatch.Task) error {
+		t.Attributes["n"] = 2
+		return nil
+	})
+	attrs, version, _ := fake.TaskAttributes(wsSID, taskSID)
+	fmt.Println(err, attrs["n"], version, transport.GetTotalCallCount())
+	// Output: <nil> 2 1 3
+}
+
+// routeToVIP is code under test: it depends on ifmatch.TaskAPI, not on the
+// concrete Workspace, so a unit test can hand it a stub.
+func routeToVIP(ctx context.Context, tasks ifmatch.TaskAPI, sid string) error {
+	_, err := tasks.UpdateTask(ctx, sid, func(t *ifmatch.Task) error {
+		t.Priority = 100
+		return nil
+	})
+	return err
+}
+
+// stubTasks answers UpdateTask from memory; the other methods are unused.
+type stubTasks struct {
+	ifmatch.TaskAPI // nil: calling an unimplemented method panics, which a test wants
+	task            ifmatch.Task
+}
+
+func (s *stubTasks) UpdateTask(_ context.Context, _ string, fn ifmatch.TaskMutator, _ ...ifmatch.UpdateOption) (*ifmatch.Task, error) {
+	if err := fn(&s.task); err != nil {
+		return nil, err
+	}
+	return &s.task, nil
+}
+
+func (s *stubTasks) ListTasks(context.Context, *ifmatch.TaskListParams) iter.Seq2[*ifmatch.Task, error] {
+	return func(func(*ifmatch.Task, error) bool) {}
+}
+
+// The lightest way to test code that uses ifmatch: a stub of ifmatch.TaskAPI.
+func Example_stub() {
+	stub := &stubTasks{}
+	err := routeToVIP(context.Background(), stub, "WT00000000000000000000000000000000")
+	fmt.Println(err, stub.task.Priority)
+	// Output: <nil> 100
+}
