@@ -1,12 +1,12 @@
 package ifmatch
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -490,17 +490,6 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 	return out, nil
 }
 
-// decode unmarshals a 2xx body into v.
-func decode(r *request, u string, resp *response, v any) error {
-	if len(bytes.TrimSpace(resp.body)) == 0 {
-		return &badResponseError{Method: r.method, URL: u, Status: resp.status, Reason: "empty body"}
-	}
-	if err := json.Unmarshal(resp.body, v); err != nil {
-		return &badResponseError{Method: r.method, URL: u, Status: resp.status, Reason: "decoding JSON: " + err.Error()}
-	}
-	return nil
-}
-
 // badResponseError reports a 2xx response ifmatch could not use.
 type badResponseError struct {
 	Method, URL string
@@ -536,5 +525,68 @@ func redactURL(u *url.URL) string {
 func (c *Client) log(ctx context.Context, level slog.Level, msg string, args ...any) {
 	if c.logger != nil {
 		c.logger.Log(ctx, level, "ifmatch: "+msg, args...)
+	}
+}
+
+// listMeta is the spec's paging object.
+type listMeta struct {
+	NextPageURL *string `json:"next_page_url"`
+}
+
+// errSeq is an iteration that yields one error.
+func errSeq[T any](err error) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) { yield(nil, err) }
+}
+
+// list walks a Twilio list: the items under key on each page, decoded with
+// dec, then the page at meta.next_page_url, followed only on the API's own
+// scheme and host. An error ends the iteration.
+func list[T any](ctx context.Context, c *Client, r *request, key string, dec func([]byte, string) (*T, error)) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		base := c.endpoint(r)
+		for u := base; u != nil; {
+			resp, err := c.sendURL(ctx, r, u)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			bad := func(reason string) {
+				yield(nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: reason})
+			}
+			var page map[string]json.RawMessage
+			var meta listMeta
+			var items []json.RawMessage
+			if err := json.Unmarshal(resp.body, &page); err != nil {
+				bad("decoding list: " + err.Error())
+				return
+			}
+			if err := json.Unmarshal(page[key], &items); err != nil || items == nil {
+				bad(fmt.Sprintf("list has no %q array", key))
+				return
+			}
+			if m, ok := page["meta"]; ok && json.Unmarshal(m, &meta) != nil {
+				bad("list meta is malformed")
+				return
+			}
+			for _, raw := range items {
+				v, err := dec(raw, "")
+				if err != nil {
+					bad(err.Error())
+					return
+				}
+				if !yield(v, nil) {
+					return
+				}
+			}
+			u = nil
+			if next := str(meta.NextPageURL); next != "" {
+				nu, err := url.Parse(next)
+				if err != nil || nu.Host != base.Host || nu.Scheme != base.Scheme {
+					bad("next_page_url points to another host")
+					return
+				}
+				u = nu
+			}
+		}
 	}
 }

@@ -1,9 +1,11 @@
 package ifmatch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
@@ -25,6 +27,62 @@ type resourceOps[T any] struct {
 	diff  func(old, cur *T) (url.Values, error)
 	etag  func(*T) string
 }
+
+// newOps builds the resourceOps of the resource at path: GET to read, POST
+// with If-Match to write, both answered by a body dec decodes.
+func newOps[T any](c *Client, product string, path []string, dec func([]byte, string) (*T, error),
+	clone func(*T) *T, diff func(old, cur *T) (url.Values, error), etag func(*T) string) *resourceOps[T] {
+	return &resourceOps[T]{
+		key: keyOf(path),
+		fetch: func(ctx context.Context) (*T, error) {
+			return call(ctx, c, &request{method: http.MethodGet, product: product, path: path}, dec)
+		},
+		write: func(ctx context.Context, etag string, f url.Values) (*T, error) {
+			return call(ctx, c, &request{method: http.MethodPost, product: product, path: path, form: f, ifMatch: etag}, dec)
+		},
+		clone: clone,
+		diff:  diff,
+		etag:  etag,
+	}
+}
+
+// call performs r and decodes its 2xx body with dec (which also gets the
+// ETag header).
+func call[T any](ctx context.Context, c *Client, r *request, dec func([]byte, string) (*T, error)) (*T, error) {
+	u := c.endpoint(r)
+	resp, err := c.sendURL(ctx, r, u)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(resp.body)) == 0 {
+		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: "empty body"}
+	}
+	v, err := dec(resp.body, resp.etag)
+	if err != nil {
+		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: err.Error()}
+	}
+	return v, nil
+}
+
+// writeOnce performs a single write outside the loop; it forgets the cached
+// version of the resource, which the write makes stale.
+func writeOnce[T any](ctx context.Context, c *Client, r *request, dec func([]byte, string) (*T, error)) (*T, error) {
+	if c.cache != nil {
+		defer c.cache.drop(keyOf(r.path))
+	}
+	return call(ctx, c, r, dec)
+}
+
+// deleteOnce deletes the resource at path, conditionally when etag is set.
+func deleteOnce(ctx context.Context, c *Client, product string, path []string, etag string) error {
+	if c.cache != nil {
+		defer c.cache.drop(keyOf(path))
+	}
+	_, err := c.send(ctx, &request{method: http.MethodDelete, product: product, path: path, ifMatch: etag})
+	return err
+}
+
+func keyOf(path []string) string { return "/" + strings.Join(path, "/") }
 
 // runUpdate is the read-modify-write loop shared by every Update* method:
 //

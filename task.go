@@ -261,22 +261,17 @@ func (w Workspace) taskPath(sid string) ([]string, error) {
 	return []string{"v1", "Workspaces", w.sid, "Tasks", sid}, nil
 }
 
-// doTask performs a request that answers one Task.
-func (w Workspace) doTask(ctx context.Context, r *request) (*Task, error) {
-	u := w.c.endpoint(r)
-	resp, err := w.c.sendURL(ctx, r, u)
-	if err != nil {
-		return nil, err
-	}
+// decodeTask decodes one Task body.
+func decodeTask(b []byte, etag string) (*Task, error) {
 	var tw taskWire
-	if err := decode(r, redactURL(u), resp, &tw); err != nil {
+	if err := json.Unmarshal(b, &tw); err != nil {
 		return nil, err
 	}
-	t, err := tw.task(resp.etag)
-	if err != nil {
-		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: err.Error()}
-	}
-	return t, nil
+	return tw.task(etag)
+}
+
+func (w Workspace) doTask(ctx context.Context, r *request) (*Task, error) {
+	return call(ctx, w.c, r, decodeTask)
 }
 
 // FetchTask reads one Task; Task.ETag holds the version read.
@@ -387,18 +382,7 @@ func (w Workspace) writeTask(ctx context.Context, sid, etag string, f url.Values
 	if err != nil {
 		return nil, err
 	}
-	if w.c.cache != nil {
-		defer w.c.cache.drop(keyOf(p))
-	}
-	return w.doTask(ctx, &request{method: http.MethodPost, product: productTaskRouter, path: p, form: f, ifMatch: etag})
-}
-
-func keyOf(path []string) string {
-	k := ""
-	for _, s := range path {
-		k += "/" + s
-	}
-	return k
+	return writeOnce(ctx, w.c, &request{method: http.MethodPost, product: productTaskRouter, path: p, form: f, ifMatch: etag}, decodeTask)
 }
 
 // UpdateTask changes a Task safely under concurrency, in one call: it reads
@@ -422,24 +406,13 @@ func (w Workspace) UpdateTask(ctx context.Context, sid string, mutate TaskMutato
 	if err != nil {
 		return nil, err
 	}
-	ops := &resourceOps[Task]{
-		key: keyOf(p),
-		fetch: func(ctx context.Context) (*Task, error) {
-			return w.doTask(ctx, &request{method: http.MethodGet, product: productTaskRouter, path: p})
-		},
-		write: func(ctx context.Context, etag string, f url.Values) (*Task, error) {
-			return w.doTask(ctx, &request{method: http.MethodPost, product: productTaskRouter, path: p, form: f, ifMatch: etag})
-		},
-		clone: func(t *Task) *Task {
-			c := t.Clone()
-			if c.Attributes == nil {
-				c.Attributes = map[string]any{}
-			}
-			return c
-		},
-		diff: diffTask,
-		etag: func(t *Task) string { return t.ETag },
-	}
+	ops := newOps(w.c, productTaskRouter, p, decodeTask, func(t *Task) *Task {
+		c := t.Clone()
+		if c.Attributes == nil {
+			c.Attributes = map[string]any{}
+		}
+		return c
+	}, diffTask, func(t *Task) string { return t.ETag })
 	return runUpdate(ctx, w.c, ops, mutate, opts)
 }
 
@@ -464,11 +437,7 @@ func (w Workspace) deleteTask(ctx context.Context, sid, etag string) error {
 	if err != nil {
 		return err
 	}
-	if w.c.cache != nil {
-		defer w.c.cache.drop(keyOf(p))
-	}
-	_, err = w.c.send(ctx, &request{method: http.MethodDelete, product: productTaskRouter, path: p, ifMatch: etag})
-	return err
+	return deleteOnce(ctx, w.c, productTaskRouter, p, etag)
 }
 
 // TaskListParams filters [Workspace.ListTasks]; zero fields are not sent.
@@ -527,12 +496,6 @@ func (p *TaskListParams) query() (url.Values, error) {
 	return q, nil
 }
 
-// listMeta is the spec's paging object.
-type listMeta struct {
-	NextPageURL *string `json:"next_page_url"`
-	Key         string  `json:"key"`
-}
-
 // ListTasks iterates over the workspace's Tasks matching p (nil: all),
 // fetching pages as it goes. Listed Tasks carry no attributes (Twilio sends
 // null in lists) and no ETag; fetch a Task to get both. Stop early by breaking
@@ -540,72 +503,15 @@ type listMeta struct {
 //
 // Twilio API docs: https://www.twilio.com/docs/taskrouter/api/task#read-multiple-task-resources
 func (w Workspace) ListTasks(ctx context.Context, p *TaskListParams) iter.Seq2[*Task, error] {
-	return func(yield func(*Task, error) bool) {
-		if err := checkSID("workspace SID", "WS", w.sid); err != nil {
-			yield(nil, err)
-			return
-		}
-		q, err := p.query()
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		r := &request{method: http.MethodGet, product: productTaskRouter, path: []string{"v1", "Workspaces", w.sid, "Tasks"}, query: q}
-		listPages(ctx, w.c, r, "tasks", func(raw json.RawMessage) (*Task, error) {
-			var tw taskWire
-			if err := json.Unmarshal(raw, &tw); err != nil {
-				return nil, err
-			}
-			return tw.task("")
-		}, yield)
+	if err := checkSID("workspace SID", "WS", w.sid); err != nil {
+		return errSeq[Task](err)
 	}
-}
-
-// listPages walks a Twilio list: the items under key, then next_page_url.
-// The next page URL is followed only on the base URL's host.
-func listPages[T any](ctx context.Context, c *Client, r *request, key string, conv func(json.RawMessage) (*T, error), yield func(*T, error) bool) {
-	u := c.endpoint(r)
-	for u != nil {
-		resp, err := c.sendURL(ctx, r, u)
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		var page struct {
-			Meta listMeta `json:"meta"`
-		}
-		items := map[string]json.RawMessage{}
-		if err := decode(r, redactURL(u), resp, &items); err != nil {
-			yield(nil, err)
-			return
-		}
-		var list []json.RawMessage
-		_ = json.Unmarshal(resp.body, &page)
-		if err := json.Unmarshal(items[key], &list); err != nil {
-			yield(nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: fmt.Sprintf("list has no %q array", key)})
-			return
-		}
-		for _, raw := range list {
-			v, err := conv(raw)
-			if err != nil {
-				yield(nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: err.Error()})
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-		u = nil
-		if next := str(page.Meta.NextPageURL); next != "" {
-			nu, err := url.Parse(next)
-			base := c.endpoint(r)
-			if err != nil || nu.Host != base.Host || nu.Scheme != base.Scheme {
-				yield(nil, &badResponseError{Method: r.method, URL: redactURL(base), Status: resp.status, Reason: "next_page_url points to another host"})
-				return
-			}
-			u = nu
-		}
+	q, err := p.query()
+	if err != nil {
+		return errSeq[Task](err)
 	}
+	return list(ctx, w.c, &request{method: http.MethodGet, product: productTaskRouter,
+		path: []string{"v1", "Workspaces", w.sid, "Tasks"}, query: q}, "tasks", decodeTask)
 }
 
 // TaskAPI is the set of Task calls a [Workspace] offers. Depend on it rather
