@@ -37,6 +37,11 @@ type Fake struct {
 	base       string // absolute base URL used in url/links fields
 	workspaces map[string]bool
 	tasks      map[string]*taskRec // key: ws + "/" + sid
+	workers    map[string]*workerRec
+	resv       map[string]*resvRec // key: reservation SID
+	services   map[string]bool
+	syncObjs   map[string]*syncObj // key: see syncKey
+	containers map[string]string   // "IS…/Lists/name" → the List's or Map's SID
 	apiKeys    map[string]string
 	faults     []*faultState
 	rng        *rand.Rand
@@ -63,6 +68,11 @@ func NewFake(opts ...Option) *Fake {
 		base:       "https://taskrouter.twilio.com",
 		workspaces: map[string]bool{},
 		tasks:      map[string]*taskRec{},
+		workers:    map[string]*workerRec{},
+		resv:       map[string]*resvRec{},
+		services:   map[string]bool{},
+		syncObjs:   map[string]*syncObj{},
+		containers: map[string]string{},
 		apiKeys:    map[string]string{},
 		rng:        rand.New(rand.NewPCG(1, 2)),
 		now:        func() time.Time { return time.Now().UTC().Truncate(time.Second) },

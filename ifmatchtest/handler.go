@@ -163,35 +163,55 @@ func (f *Fake) route(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, 20003, "Authenticate")
 		return
 	}
-	seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	switch {
-	case len(seg) >= 4 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Tasks":
-		ws := seg[2]
-		if !validSID("WS", ws) {
+	// Split the escaped path, so that an escaped "/" inside a segment (a
+	// Sync Map key) stays inside it.
+	seg := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
+	for i, s := range seg {
+		u, err := url.PathUnescape(s)
+		if err != nil {
 			notFound(w, r)
 			return
 		}
-		switch len(seg) {
-		case 4:
-			switch r.Method {
-			case http.MethodGet:
-				f.listTasks(w, r, ws)
-			case http.MethodPost:
-				f.createTask(w, r, ws)
-			default:
-				w.WriteHeader(http.StatusMethodNotAllowed)
-			}
-			return
-		case 5:
-			if !validSID("WT", seg[4]) {
-				notFound(w, r)
-				return
-			}
-			f.task(w, r, ws, seg[4])
-			return
-		}
+		seg[i] = u
 	}
-	notFound(w, r)
+	if len(seg) >= 3 && seg[0] == "v1" && seg[1] == "Services" {
+		f.serveSync(w, r, seg[2:])
+		return
+	}
+	if len(seg) < 4 || seg[0] != "v1" || seg[1] != "Workspaces" || !validSID("WS", seg[2]) {
+		notFound(w, r)
+		return
+	}
+	ws, coll, rest := seg[2], seg[3], seg[4:]
+	prefix := map[string]string{"Tasks": "WT", "Workers": "WK"}[coll]
+	if prefix == "" || len(rest) > 0 && !validSID(prefix, rest[0]) ||
+		len(rest) == 3 && !validSID("WR", rest[2]) || len(rest) >= 2 && rest[1] != "Reservations" || len(rest) > 3 {
+		notFound(w, r)
+		return
+	}
+	switch {
+	case len(rest) == 0 && coll == "Tasks":
+		switch r.Method {
+		case http.MethodGet:
+			f.listTasks(w, r, ws)
+		case http.MethodPost:
+			f.createTask(w, r, ws)
+		default:
+			w.WriteHeader(http.StatusMethodNotAllowed)
+		}
+	case len(rest) == 0:
+		f.workersCollection(w, r, ws)
+	case len(rest) == 1 && coll == "Tasks":
+		f.task(w, r, ws, rest[0])
+	case len(rest) == 1:
+		f.worker(w, r, ws, rest[0])
+	default:
+		sid := ""
+		if len(rest) == 3 {
+			sid = rest[2]
+		}
+		f.reservations(w, r, ws, rest[0], coll == "Workers", sid)
+	}
 }
 
 // taskJSON is the spec's taskrouter.v1.workspace.task.
@@ -358,15 +378,13 @@ func (f *Fake) task(w http.ResponseWriter, r *http.Request, ws, sid string) {
 		notFound(w, r)
 		return
 	}
-	ifMatch := r.Header.Get("If-Match")
+	if !f.precondition(w, r, t.version, 20412) {
+		return
+	}
 	switch r.Method {
 	case http.MethodGet:
 		writeJSON(w, http.StatusOK, t.version, f.taskJSON(t, true))
 	case http.MethodPost:
-		if ifMatch != "" && !etagMatches(ifMatch, t.version) {
-			writeError(w, http.StatusPreconditionFailed, 20412, "Task version mismatch: If-Match "+ifMatch+" does not match the current version")
-			return
-		}
 		next := *t
 		if msg := applyTaskForm(&next, r.PostForm, f.now()); msg != "" {
 			writeError(w, http.StatusBadRequest, 20001, msg)
@@ -376,10 +394,6 @@ func (f *Fake) task(w http.ResponseWriter, r *http.Request, ws, sid string) {
 		*t = next
 		writeJSON(w, http.StatusOK, t.version, f.taskJSON(t, true))
 	case http.MethodDelete:
-		if ifMatch != "" && !etagMatches(ifMatch, t.version) {
-			writeError(w, http.StatusPreconditionFailed, 20412, "Task version mismatch")
-			return
-		}
 		delete(f.tasks, ws+"/"+sid)
 		w.WriteHeader(http.StatusNoContent)
 	default:
@@ -389,17 +403,6 @@ func (f *Fake) task(w http.ResponseWriter, r *http.Request, ws, sid string) {
 
 func (f *Fake) listTasks(w http.ResponseWriter, r *http.Request, ws string) {
 	q := r.URL.Query()
-	size := 50
-	if v := q.Get("PageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, 20001, "PageSize must be an integer from 1 to 1000")
-			return
-		}
-		size = n
-	}
-	page, _ := strconv.Atoi(q.Get("Page"))
-	statuses := q["AssignmentStatus"]
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.workspaces[ws] {
@@ -408,10 +411,7 @@ func (f *Fake) listTasks(w http.ResponseWriter, r *http.Request, ws string) {
 	}
 	var all []*taskRec
 	for _, t := range f.tasks {
-		if t.ws != ws {
-			continue
-		}
-		if len(statuses) > 0 && !contains(statuses, t.status) {
+		if t.ws != ws || len(q["AssignmentStatus"]) > 0 && !contains(q["AssignmentStatus"], t.status) {
 			continue
 		}
 		if v := q.Get("Priority"); v != "" && v != strconv.Itoa(t.priority) {
@@ -422,31 +422,19 @@ func (f *Fake) listTasks(w http.ResponseWriter, r *http.Request, ws string) {
 	sort.Slice(all, func(i, j int) bool {
 		return all[i].created.Before(all[j].created) || all[i].created.Equal(all[j].created) && all[i].sid < all[j].sid
 	})
-	listURL := f.base + "/v1/Workspaces/" + ws + "/Tasks"
-	items := []taskJSON{}
-	for i := page * size; i < len(all) && i < (page+1)*size; i++ {
-		items = append(items, f.taskJSON(all[i], false))
+	var items []map[string]any
+	for _, t := range all {
+		items = append(items, toMap(f.taskJSON(t, false)))
 	}
-	pageURL := func(p int) string {
-		v := url.Values{}
-		for k, vs := range q {
-			if k != "Page" && k != "PageToken" {
-				v[k] = vs
-			}
-		}
-		v.Set("PageSize", strconv.Itoa(size))
-		v.Set("Page", strconv.Itoa(p))
-		return listURL + "?" + v.Encode()
-	}
-	meta := map[string]any{"first_page_url": pageURL(0), "key": "tasks", "page": page, "page_size": size,
-		"url": pageURL(page), "next_page_url": nil, "previous_page_url": nil}
-	if (page+1)*size < len(all) {
-		meta["next_page_url"] = pageURL(page + 1)
-	}
-	if page > 0 {
-		meta["previous_page_url"] = pageURL(page - 1)
-	}
-	writeJSON(w, http.StatusOK, -1, map[string]any{"tasks": items, "meta": meta})
+	f.writePage(w, r, "tasks", items)
+}
+
+// toMap converts a JSON-tagged struct to a map for writePage.
+func toMap(v any) map[string]any {
+	b, _ := json.Marshal(v)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
 }
 
 func contains(list []string, s string) bool {

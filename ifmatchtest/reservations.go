@@ -1,0 +1,121 @@
+package ifmatchtest
+
+import (
+	"net/http"
+	"sort"
+	"time"
+)
+
+// resvRec is a stored reservation, seen from its Task and its Worker.
+type resvRec struct {
+	sid, ws, task, worker string
+	version               int
+	status                string
+	created, updated      time.Time
+}
+
+// AddReservation seeds a pending reservation of Task taskSID for Worker
+// workerSID (both must exist) and returns its SID, or "" if either is missing.
+func (f *Fake) AddReservation(ws, taskSID, workerSID string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tasks[ws+"/"+taskSID] == nil || f.workers[ws+"/"+workerSID] == nil {
+		return ""
+	}
+	now := f.now()
+	r := &resvRec{sid: NewSID("WR"), ws: ws, task: taskSID, worker: workerSID, status: "pending", created: now, updated: now}
+	f.resv[r.sid] = r
+	return r.sid
+}
+
+// ReservationStatus returns a reservation's status and version.
+func (f *Fake) ReservationStatus(sid string) (status string, version int, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.resv[sid]
+	if !ok {
+		return "", 0, false
+	}
+	return r.status, r.version, true
+}
+
+var resvMoves = map[string][]string{
+	"pending":  {"accepted", "rejected"},
+	"accepted": {"wrapping", "completed"},
+	"wrapping": {"completed"},
+}
+
+func (f *Fake) resvJSON(r *resvRec, fromWorker bool) map[string]any {
+	u := f.base + "/v1/Workspaces/" + r.ws + "/Tasks/" + r.task + "/Reservations/" + r.sid
+	if fromWorker {
+		u = f.base + "/v1/Workspaces/" + r.ws + "/Workers/" + r.worker + "/Reservations/" + r.sid
+	}
+	name := ""
+	if w := f.workers[r.ws+"/"+r.worker]; w != nil {
+		name = w.friendlyName
+	}
+	return map[string]any{"account_sid": AccountSID, "date_created": r.created.Format(time.RFC3339),
+		"date_updated": r.updated.Format(time.RFC3339), "reservation_status": r.status, "sid": r.sid,
+		"task_sid": r.task, "worker_name": name, "worker_sid": r.worker, "workspace_sid": r.ws, "url": u,
+		"links": map[string]string{"task": f.base + "/v1/Workspaces/" + r.ws + "/Tasks/" + r.task,
+			"worker":    f.base + "/v1/Workspaces/" + r.ws + "/Workers/" + r.worker,
+			"workspace": f.base + "/v1/Workspaces/" + r.ws}}
+}
+
+// reservations serves a Task's or Worker's reservations (sid "" for the list).
+func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent string, fromWorker bool, sid string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fromWorker && f.workers[ws+"/"+parent] == nil || !fromWorker && f.tasks[ws+"/"+parent] == nil {
+		notFound(w, r)
+		return
+	}
+	belongs := func(rv *resvRec) bool {
+		return rv.ws == ws && (fromWorker && rv.worker == parent || !fromWorker && rv.task == parent)
+	}
+	if sid == "" {
+		if r.Method != http.MethodGet {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		var all []*resvRec
+		for _, rv := range f.resv {
+			if belongs(rv) && (r.URL.Query().Get("ReservationStatus") == "" || r.URL.Query().Get("ReservationStatus") == rv.status) &&
+				(r.URL.Query().Get("WorkerSid") == "" || r.URL.Query().Get("WorkerSid") == rv.worker) {
+				all = append(all, rv)
+			}
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].sid < all[j].sid })
+		var items []map[string]any
+		for _, rv := range all {
+			items = append(items, f.resvJSON(rv, fromWorker))
+		}
+		f.writePage(w, r, "reservations", items)
+		return
+	}
+	rv, ok := f.resv[sid]
+	if !ok || !belongs(rv) {
+		notFound(w, r)
+		return
+	}
+	if !f.precondition(w, r, rv.version, 20412) {
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		writeJSON(w, http.StatusOK, rv.version, f.resvJSON(rv, fromWorker))
+	case http.MethodPost:
+		if to := r.PostForm.Get("ReservationStatus"); to != "" {
+			if !contains(resvMoves[rv.status], to) {
+				writeError(w, http.StatusBadRequest, 20001, "ReservationStatus cannot move from "+rv.status+" to "+to)
+				return
+			}
+			rv.status = to
+		}
+		rv.version++
+		rv.updated = f.now()
+		writeJSON(w, http.StatusOK, rv.version, f.resvJSON(rv, fromWorker))
+	default:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}
+}

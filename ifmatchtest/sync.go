@@ -1,0 +1,357 @@
+package ifmatchtest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ifmatch-go/ifmatch/internal/jsonx"
+)
+
+// syncObj is a stored Sync Document, List Item or Map Item.
+type syncObj struct {
+	kind       string // "Documents", "Lists" or "Maps"
+	svc        string
+	container  string // the List's or Map's SID; "" for Documents
+	sid        string // Documents
+	uniqueName string // Documents
+	index      int    // List items
+	key        string // Map items
+	version    int
+	data       string
+	created    time.Time
+	updated    time.Time
+	expires    time.Time
+}
+
+// Sync's revision-mismatch codes: Twilio documents 54103 (Document) and
+// 54155 (List Item); for Map Items we answer the generic 20412.
+var syncMismatch = map[string]int{"Documents": 54103, "Lists": 54155, "Maps": 20412}
+
+// maxSyncData is Twilio's 16 KiB data limit.
+const maxSyncData = 16 << 10
+
+// AddSyncService creates a Sync service and returns its SID.
+func (f *Fake) AddSyncService() string {
+	sid := NewSID("IS")
+	f.mu.Lock()
+	f.services[sid] = true
+	f.mu.Unlock()
+	return sid
+}
+
+// AddSyncList creates a Sync List named uniqueName in service svc and returns its SID.
+func (f *Fake) AddSyncList(svc, uniqueName string) string {
+	return f.addContainer(svc, "Lists", "ES", uniqueName)
+}
+
+// AddSyncMap creates a Sync Map named uniqueName in service svc and returns its SID.
+func (f *Fake) AddSyncMap(svc, uniqueName string) string {
+	return f.addContainer(svc, "Maps", "MP", uniqueName)
+}
+
+func (f *Fake) addContainer(svc, kind, prefix, name string) string {
+	sid := NewSID(prefix)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.services[svc] = true
+	f.containers[svc+"/"+kind+"/"+sid] = sid
+	if name != "" {
+		f.containers[svc+"/"+kind+"/"+name] = sid
+	}
+	return sid
+}
+
+// AddDocument seeds a Sync Document (uniqueName may be "") and returns its SID.
+func (f *Fake) AddDocument(svc, uniqueName string, data map[string]any) string {
+	o := &syncObj{kind: "Documents", svc: svc, sid: NewSID("ET"), uniqueName: uniqueName}
+	f.addSync(o, data)
+	return o.sid
+}
+
+// AddMapItem seeds an item of Sync Map m (SID or unique name).
+func (f *Fake) AddMapItem(svc, m, key string, data map[string]any) {
+	f.mu.Lock()
+	c := f.containers[svc+"/Maps/"+m]
+	f.mu.Unlock()
+	f.addSync(&syncObj{kind: "Maps", svc: svc, container: c, key: key}, data)
+}
+
+// AddListItem appends an item to Sync List l and returns its index.
+func (f *Fake) AddListItem(svc, l string, data map[string]any) int {
+	f.mu.Lock()
+	c := f.containers[svc+"/Lists/"+l]
+	idx := f.nextIndex(svc, c)
+	f.mu.Unlock()
+	f.addSync(&syncObj{kind: "Lists", svc: svc, container: c, index: idx}, data)
+	return idx
+}
+
+func (f *Fake) addSync(o *syncObj, data map[string]any) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	s, err := jsonx.Encode(data)
+	if err != nil {
+		panic(fmt.Sprintf("ifmatchtest: Sync data: %v", err))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.services[o.svc] = true
+	o.data, o.created, o.updated = s, f.now(), f.now()
+	f.syncObjs[o.storeKey()] = o
+}
+
+func (o *syncObj) id() string {
+	switch o.kind {
+	case "Lists":
+		return strconv.Itoa(o.index)
+	case "Maps":
+		return o.key
+	}
+	return o.sid
+}
+
+func (o *syncObj) storeKey() string { return o.svc + "/" + o.kind + "/" + o.container + "/" + o.id() }
+
+// SyncData returns the data and revision of a Sync object: kind is
+// "Documents" (id: SID or unique name), "Lists" (container: List SID or
+// name, id: index) or "Maps" (container: Map SID or name, id: key).
+func (f *Fake) SyncData(svc, kind, container, id string) (data map[string]any, revision int, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.findSync(svc, kind, container, id)
+	if o == nil {
+		return nil, 0, false
+	}
+	m, _ := jsonx.DecodeObject(o.data)
+	return m, o.version, true
+}
+
+func (f *Fake) findSync(svc, kind, container, id string) *syncObj {
+	if kind == "Documents" {
+		if o := f.syncObjs[svc+"/Documents//"+id]; o != nil {
+			return o
+		}
+		for _, o := range f.syncObjs {
+			if o.kind == "Documents" && o.svc == svc && o.uniqueName != "" && o.uniqueName == id {
+				return o
+			}
+		}
+		return nil
+	}
+	c := f.containers[svc+"/"+kind+"/"+container]
+	if c == "" {
+		return nil
+	}
+	return f.syncObjs[svc+"/"+kind+"/"+c+"/"+id]
+}
+
+func (f *Fake) nextIndex(svc, c string) int {
+	n := 0
+	for _, o := range f.syncObjs {
+		if o.kind == "Lists" && o.svc == svc && o.container == c && o.index >= n {
+			n = o.index + 1
+		}
+	}
+	return n
+}
+
+func (f *Fake) syncJSON(o *syncObj) map[string]any {
+	var data any
+	data, _ = jsonx.Decode([]byte(o.data))
+	base := f.base + "/v1/Services/" + o.svc + "/" + o.kind
+	m := map[string]any{"account_sid": AccountSID, "service_sid": o.svc, "revision": strconv.Itoa(o.version),
+		"data": data, "date_created": o.created.Format(time.RFC3339), "date_updated": o.updated.Format(time.RFC3339),
+		"date_expires": nil, "created_by": "system"}
+	if !o.expires.IsZero() {
+		m["date_expires"] = o.expires.Format(time.RFC3339)
+	}
+	switch o.kind {
+	case "Documents":
+		m["sid"], m["url"] = o.sid, base+"/"+o.sid
+		m["unique_name"] = nil
+		if o.uniqueName != "" {
+			m["unique_name"] = o.uniqueName
+		}
+		m["links"] = map[string]string{"permissions": base + "/" + o.sid + "/Permissions"}
+	case "Lists":
+		m["index"], m["list_sid"], m["url"] = o.index, o.container, base+"/"+o.container+"/Items/"+strconv.Itoa(o.index)
+	case "Maps":
+		m["key"], m["map_sid"], m["url"] = o.key, o.container, base+"/"+o.container+"/Items/"+url.PathEscape(o.key)
+	}
+	return m
+}
+
+// applySyncForm validates and applies Data and TTL fields.
+func applySyncForm(o *syncObj, form url.Values, now time.Time, item bool) string {
+	if v, ok := form["Data"]; ok {
+		if len(v[0]) > maxSyncData {
+			return "Data exceeds the 16 KiB limit"
+		}
+		if _, err := jsonx.DecodeObject(v[0]); err != nil || v[0] == "" {
+			return "Data must be a valid JSON object"
+		}
+		o.data = v[0]
+	}
+	for _, k := range []string{"Ttl", "ItemTtl", "CollectionTtl"} {
+		v, ok := form[k]
+		if !ok {
+			continue
+		}
+		if !item && k != "Ttl" {
+			return k + " is not a parameter of a Document"
+		}
+		n, err := strconv.Atoi(v[0])
+		if err != nil || n < 0 {
+			return k + " must be a non-negative integer"
+		}
+		if k != "CollectionTtl" {
+			o.expires = time.Time{}
+			if n > 0 {
+				o.expires = now.Add(time.Duration(n) * time.Second)
+			}
+		}
+	}
+	o.updated = now
+	return ""
+}
+
+// serveSync handles /v1/Services/{svc}/... (seg starts after "Services").
+func (f *Fake) serveSync(w http.ResponseWriter, r *http.Request, seg []string) {
+	svc := seg[0]
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !validSID("IS", svc) || !f.services[svc] || len(seg) < 2 {
+		notFound(w, r)
+		return
+	}
+	kind := seg[1]
+	switch {
+	case kind == "Documents" && len(seg) == 2:
+		f.syncCollection(w, r, svc, kind, "")
+	case kind == "Documents" && len(seg) == 3:
+		f.syncObject(w, r, f.findSync(svc, kind, "", seg[2]))
+	case (kind == "Lists" || kind == "Maps") && len(seg) >= 4 && seg[3] == "Items":
+		c := f.containers[svc+"/"+kind+"/"+seg[2]]
+		if c == "" {
+			notFound(w, r)
+			return
+		}
+		if len(seg) == 4 {
+			f.syncCollection(w, r, svc, kind, c)
+			return
+		}
+		if len(seg) == 5 {
+			f.syncObject(w, r, f.syncObjs[svc+"/"+kind+"/"+c+"/"+seg[4]])
+			return
+		}
+		notFound(w, r)
+	default:
+		notFound(w, r)
+	}
+}
+
+func (f *Fake) syncCollection(w http.ResponseWriter, r *http.Request, svc, kind, c string) {
+	item := kind != "Documents"
+	switch r.Method {
+	case http.MethodGet:
+		var all []*syncObj
+		for _, o := range f.syncObjs {
+			if o.svc == svc && o.kind == kind && o.container == c {
+				all = append(all, o)
+			}
+		}
+		sort.Slice(all, func(i, j int) bool {
+			if kind == "Lists" {
+				return all[i].index < all[j].index
+			}
+			return all[i].id() < all[j].id()
+		})
+		if r.URL.Query().Get("Order") == "desc" {
+			for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
+				all[i], all[j] = all[j], all[i]
+			}
+		}
+		var items []map[string]any
+		for _, o := range all {
+			items = append(items, f.syncJSON(o))
+		}
+		key := "items"
+		if kind == "Documents" {
+			key = "documents"
+		}
+		f.writePage(w, r, key, items)
+	case http.MethodPost:
+		o := &syncObj{kind: kind, svc: svc, container: c, data: "{}"}
+		switch kind {
+		case "Documents":
+			o.sid, o.uniqueName = NewSID("ET"), r.PostForm.Get("UniqueName")
+			if o.uniqueName != "" && f.findSync(svc, kind, "", o.uniqueName) != nil {
+				writeError(w, http.StatusConflict, 54301, "Unique name already exists")
+				return
+			}
+		case "Lists":
+			o.index = f.nextIndex(svc, c)
+		case "Maps":
+			o.key = r.PostForm.Get("Key")
+			if o.key == "" {
+				writeError(w, http.StatusBadRequest, 20001, "Missing required parameter Key in the post body")
+				return
+			}
+			if f.syncObjs[o.storeKey()] != nil {
+				writeError(w, http.StatusConflict, 54208, "Map Item with the key already exists")
+				return
+			}
+		}
+		if item && r.PostForm.Get("Data") == "" {
+			writeError(w, http.StatusBadRequest, 20001, "Missing required parameter Data in the post body")
+			return
+		}
+		if msg := applySyncForm(o, r.PostForm, f.now(), item); msg != "" {
+			writeError(w, http.StatusBadRequest, 20001, msg)
+			return
+		}
+		o.created = f.now()
+		f.syncObjs[o.storeKey()] = o
+		writeJSON(w, http.StatusCreated, o.version, f.syncJSON(o))
+	default:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}
+}
+
+func (f *Fake) syncObject(w http.ResponseWriter, r *http.Request, o *syncObj) {
+	if o == nil {
+		notFound(w, r)
+		return
+	}
+	if ifm := r.Header.Get("If-Match"); ifm != "" && strings.TrimSpace(ifm) == "" {
+		writeError(w, http.StatusBadRequest, 54003, "Invalid If-Match header")
+		return
+	}
+	if !f.precondition(w, r, o.version, syncMismatch[o.kind]) {
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		writeJSON(w, http.StatusOK, o.version, f.syncJSON(o))
+	case http.MethodPost:
+		next := *o
+		if msg := applySyncForm(&next, r.PostForm, f.now(), o.kind != "Documents"); msg != "" {
+			writeError(w, http.StatusBadRequest, 20001, msg)
+			return
+		}
+		next.version++
+		*o = next
+		writeJSON(w, http.StatusOK, o.version, f.syncJSON(o))
+	case http.MethodDelete:
+		delete(f.syncObjs, o.storeKey())
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}
+}
