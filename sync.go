@@ -280,9 +280,6 @@ func (s SyncService) base(kind, name string) ([]string, error) {
 	if err := checkSID("Sync service SID", "IS", s.sid); err != nil {
 		return nil, err
 	}
-	if name == "" && kind == "Documents" {
-		return []string{"v1", "Services", s.sid, kind}, nil
-	}
 	what := map[string]string{"Documents": "document", "Lists": "Sync List", "Maps": "Sync Map"}[kind]
 	if err := checkName(what, name); err != nil {
 		return nil, err
@@ -291,6 +288,13 @@ func (s SyncService) base(kind, name string) ([]string, error) {
 }
 
 func (s SyncService) documentPath(doc string) ([]string, error) { return s.base("Documents", doc) }
+
+func (s SyncService) documentsPath() ([]string, error) {
+	if err := checkSID("Sync service SID", "IS", s.sid); err != nil {
+		return nil, err
+	}
+	return []string{"v1", "Services", s.sid, "Documents"}, nil
+}
 
 func (s SyncService) listItemPath(list string, index int) ([]string, error) {
 	p, err := s.base("Lists", list)
@@ -450,7 +454,7 @@ func (s SyncService) FetchDocument(ctx context.Context, doc string) (*Document, 
 
 // CreateDocument creates a Sync Document, named uniqueName unless empty.
 func (s SyncService) CreateDocument(ctx context.Context, uniqueName string, w SyncWrite) (*Document, error) {
-	p, err := s.documentPath("")
+	p, err := s.documentsPath()
 	extra := url.Values{}
 	if uniqueName != "" {
 		if err := checkName("document unique name", uniqueName); err != nil {
@@ -466,7 +470,7 @@ func (s SyncService) CreateDocument(ctx context.Context, uniqueName string, w Sy
 
 // ListDocuments iterates over the service's Documents.
 func (s SyncService) ListDocuments(ctx context.Context, p *SyncListParams) iter.Seq2[*Document, error] {
-	path, err := s.documentPath("")
+	path, err := s.documentsPath()
 	return syncList(ctx, s.c, documentRes, path, err, p, "documents")
 }
 
