@@ -142,3 +142,76 @@ func Example_stub() {
 	fmt.Println(err, stub.task.Priority)
 	// Output: <nil> 100
 }
+
+// Workers take the same loop: here two systems each own part of a Worker's
+// attributes, and neither erases the other's.
+func ExampleWorkspace_UpdateWorker() {
+	srv := ifmatchtest.NewServer()
+	defer srv.Close()
+	wsSID := srv.AddWorkspace()
+	workerSID := srv.AddWorker(wsSID, "alice", map[string]any{"skills": []any{"en"}})
+	ws := srv.Client().Workspace(wsSID)
+
+	w, err := ws.UpdateWorker(context.Background(), workerSID, func(w *ifmatch.Worker) error {
+		w.Attributes["capacity"] = 3
+		return nil
+	})
+	fmt.Println(w.Attributes["skills"], w.Attributes["capacity"], w.ETag, err)
+	// Output: [en] 3 "1" <nil>
+}
+
+// Accept a reservation only if it is still pending.
+func ExampleWorkspace_UpdateTaskReservation() {
+	srv := ifmatchtest.NewServer()
+	defer srv.Close()
+	wsSID := srv.AddWorkspace()
+	taskSID := srv.AddTask(wsSID, nil)
+	resSID := srv.AddReservation(wsSID, taskSID, srv.AddWorker(wsSID, "bob", nil))
+	ws := srv.Client().Workspace(wsSID)
+
+	r, err := ws.UpdateTaskReservation(context.Background(), taskSID, resSID, func(r *ifmatch.Reservation) error {
+		if r.ReservationStatus != ifmatch.ReservationPending {
+			return errors.New("too late")
+		}
+		r.ReservationStatus = ifmatch.ReservationAccepted
+		return nil
+	})
+	fmt.Println(r.ReservationStatus, err)
+	// Output: accepted <nil>
+}
+
+// Sync Documents, List Items and Map Items are shared state by design.
+func ExampleSyncService_UpdateDocument() {
+	srv := ifmatchtest.NewServer()
+	defer srv.Close()
+	svcSID := srv.AddSyncService()
+	srv.AddDocument(svcSID, "queue-stats", map[string]any{"waiting": 4})
+	svc := srv.Client().SyncService(svcSID)
+
+	doc, err := svc.UpdateDocument(context.Background(), "queue-stats", func(d *ifmatch.Document) error {
+		d.Data["waiting"] = 5
+		return nil
+	})
+	fmt.Println(doc.Data["waiting"], doc.Revision, err)
+	// Output: 5 1 <nil>
+}
+
+type skills struct {
+	Languages []string `json:"languages"`
+}
+
+// Keep a struct in the attributes: fields the struct does not know survive.
+func ExampleUpdateTaskAttributes() {
+	srv := ifmatchtest.NewServer()
+	defer srv.Close()
+	wsSID := srv.AddWorkspace()
+	taskSID := srv.AddTask(wsSID, map[string]any{"languages": []any{"en"}, "crm_id": 12345678901234567})
+	ws := srv.Client().Workspace(wsSID)
+
+	s, task, err := ifmatch.UpdateTaskAttributes(context.Background(), ws, taskSID, func(s *skills) error {
+		s.Languages = append(s.Languages, "fr")
+		return nil
+	})
+	fmt.Println(s.Languages, task.Attributes["crm_id"], err)
+	// Output: [en fr] 12345678901234567 <nil>
+}
