@@ -590,3 +590,7 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 		}
 	}
 }
+
+// CloseIdleConnections closes the idle keep-alive connections of the
+// Client's transport, as [http.Client.CloseIdleConnections] does.
+func (c *Client) CloseIdleConnections() { c.rc.HTTPClient.CloseIdleConnections() }

@@ -3,6 +3,8 @@ package ifmatch
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,12 +28,16 @@ type resourceOps[T any] struct {
 	clone func(*T) *T
 	diff  func(old, cur *T) (url.Values, error)
 	etag  func(*T) string
+	// obj returns the resource's JSON object (attributes or data), where
+	// commit markers are kept; nil for resources that have none.
+	obj func(*T) *map[string]any
 }
 
 // newOps builds the resourceOps of the resource at path: GET to read, POST
 // with If-Match to write, both answered by a body dec decodes.
 func newOps[T any](c *Client, product string, path []string, dec func([]byte, string) (*T, error),
-	clone func(*T) *T, diff func(old, cur *T) (url.Values, error), etag func(*T) string) *resourceOps[T] {
+	clone func(*T) *T, diff func(old, cur *T) (url.Values, error), etag func(*T) string,
+	obj func(*T) *map[string]any) *resourceOps[T] {
 	return &resourceOps[T]{
 		key: keyOf(path),
 		fetch: func(ctx context.Context) (*T, error) {
@@ -43,6 +49,7 @@ func newOps[T any](c *Client, product string, path []string, dec func([]byte, st
 		clone: clone,
 		diff:  diff,
 		etag:  etag,
+		obj:   obj,
 	}
 }
 
@@ -144,15 +151,56 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 		}
 	}
 
+	mk := cfg.markerKey
+	if ops.obj == nil {
+		mk = ""
+	}
+	// strip copies v without the commit marker: what mutators and callers see.
+	strip := func(v *T) *T {
+		cp := ops.clone(v)
+		if mk != "" {
+			delete(*ops.obj(cp), mk)
+		}
+		return cp
+	}
+	var token string // this call's commit marker for the write in flight
+	landed := func(v *T) bool { return mk != "" && token != "" && hasToken((*ops.obj(v))[mk], token) }
+	refetch := func() (*T, error) {
+		v, err := ops.fetch(ctx)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, joinCtx(ctxErr, err)
+			}
+			return nil, err
+		}
+		return v, nil
+	}
+	// backoffWait sleeps the next backoff, or reports why the loop must stop.
+	backoffWait := func(info AttemptInfo, attempt int) error {
+		wait := b.NextBackOff()
+		if wait == backoff.Stop || attempt >= cfg.maxAttempts || time.Since(start)+wait > cfg.maxElapsed {
+			observe(info)
+			return &ConflictError{Attempts: attempt, Elapsed: time.Since(start), Last: info.Err}
+		}
+		info.Wait = wait
+		observe(info)
+		c.log(ctx, levelConflict, "retrying write", "resource", ops.key, "attempt", attempt, "status", info.Status, "wait", wait)
+		if err := sleepCtx(ctx, wait); err != nil {
+			return joinCtx(err, info.Err)
+		}
+		return nil
+	}
+
 	attempt := 0
 	ambiguousETag := "" // If-Match of a write whose outcome is not known yet
 	maybeWrote := false // some write of this call may have landed
 	for {
-		work := ops.clone(cur)
+		base := strip(cur)
+		work := ops.clone(base)
 		if err := mutate(work); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrMutatorAborted, err)
 		}
-		form, err := ops.diff(cur, work)
+		form, err := ops.diff(base, work)
 		if err != nil {
 			return nil, err
 		}
@@ -161,20 +209,33 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 				// A cached copy may be stale: only the server can say that
 				// there is nothing to do.
 				fromCache = false
-				if cur, err = ops.fetch(ctx); err != nil {
+				if cur, err = refetch(); err != nil {
 					return nil, err
 				}
 				continue
 			}
 			if maybeWrote {
 				// Our earlier write, or one to the same effect, landed.
-				return done(cur, Updated)
+				return done(base, Updated)
 			}
-			return done(cur, Unchanged)
+			return done(base, Unchanged)
 		}
 		etag := ops.etag(cur)
 		if err := checkETag(etag); err != nil {
 			return nil, err
+		}
+		if mk != "" {
+			// Record a unique token with the write, so that after a lost
+			// answer a read tells whether it landed. A resend after an
+			// ambiguous write keeps the token of the first copy.
+			if ambiguousETag == "" || token == "" {
+				token = newToken()
+			}
+			m := *ops.obj(work)
+			m[mk] = appendToken((*ops.obj(cur))[mk], token)
+			if form, err = ops.diff(cur, work); err != nil {
+				return nil, err
+			}
 		}
 		attempt++
 		t0 := time.Now()
@@ -185,7 +246,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 			if c.cache != nil {
 				c.cache.put(ops.key, ops.clone(res))
 			}
-			return done(res, Updated)
+			return done(strip(res), Updated)
 		}
 		if c.cache != nil {
 			c.cache.drop(ops.key)
@@ -201,65 +262,129 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 		case errors.As(err, &bre) && bre.Status >= 200 && bre.Status < 300:
 			// The write committed; only its answer was unusable. Read back.
 			observe(info)
-			v, ferr := ops.fetch(ctx)
+			v, ferr := refetch()
 			if ferr != nil {
 				return nil, fmt.Errorf("ifmatch: write landed but its answer was unusable (%w), and reading back failed: %w", err, ferr)
 			}
-			return done(v, Updated)
+			return done(strip(v), Updated)
 
 		case errors.Is(err, ErrPreconditionFailed):
-			if ambiguousETag != "" && !cfg.idempotent {
+			if ambiguousETag != "" {
 				// A 412 after an ambiguous write with the same If-Match may
 				// be our own earlier copy having landed.
-				observe(info)
-				return nil, &OutcomeUnknownError{ETag: ambiguousETag, Cause: err}
+				switch {
+				case mk != "":
+					fresh, ferr := refetch()
+					if ferr != nil {
+						observe(info)
+						return nil, &OutcomeUnknownError{ETag: ambiguousETag, Cause: errors.Join(err, ferr)}
+					}
+					if landed(fresh) {
+						observe(info)
+						return done(strip(fresh), Updated)
+					}
+					// Not landed, and with the ETag moved it never can.
+					ambiguousETag, token, cur = "", "", fresh
+					if err := backoffWait(info, attempt); err != nil {
+						return nil, err
+					}
+					continue
+				case !cfg.idempotent:
+					observe(info)
+					return nil, &OutcomeUnknownError{ETag: ambiguousETag, Cause: err}
+				}
 			}
 			ambiguousETag = ""
 			cb.observeRTT(rtt)
-			wait := b.NextBackOff()
-			if wait == backoff.Stop || attempt >= cfg.maxAttempts || time.Since(start)+wait > cfg.maxElapsed {
-				observe(info)
-				return nil, &ConflictError{Attempts: attempt, Elapsed: time.Since(start), Last: err}
-			}
-			info.Wait = wait
-			observe(info)
-			c.log(ctx, levelConflict, "conflict", "resource", ops.key, "attempt", attempt, "wait", wait)
-			if err := sleepCtx(ctx, wait); err != nil {
-				return nil, joinCtx(err, info.Err)
+			if err := backoffWait(info, attempt); err != nil {
+				return nil, err
 			}
 
 		case ambiguousWrite(err):
-			observe(info)
-			fresh, ferr := ops.fetch(ctx)
+			fresh, ferr := refetch()
 			if ferr != nil {
+				observe(info)
 				return nil, &OutcomeUnknownError{ETag: etag, Cause: errors.Join(err, ferr)}
 			}
-			if ops.etag(fresh) != etag && !cfg.idempotent {
-				return nil, &OutcomeUnknownError{ETag: etag, Cause: err}
+			if landed(fresh) {
+				observe(info)
+				return done(strip(fresh), Updated)
 			}
-			maybeWrote = true
-			if ops.etag(fresh) == etag {
-				// Not landed (yet): the retry carries the same If-Match, so
+			switch {
+			case ops.etag(fresh) == etag:
+				// Not landed (yet): the resend carries the same If-Match, so
 				// at most one of the two copies can ever commit.
 				ambiguousETag = etag
-				if attempt >= cfg.maxAttempts {
-					return nil, &OutcomeUnknownError{ETag: etag, Cause: err}
-				}
+				maybeWrote = maybeWrote || mk == ""
+			case mk != "":
+				// Moved, without our marker: ours did not land and never can.
+				ambiguousETag, token = "", ""
+			case cfg.idempotent:
+				maybeWrote = true
+			default:
+				observe(info)
+				return nil, &OutcomeUnknownError{ETag: etag, Cause: err}
 			}
 			cur = fresh
+			if err := backoffWait(info, attempt); err != nil {
+				var ce *ConflictError
+				switch {
+				case !errors.As(err, &ce):
+					return nil, err
+				case maybeWrote:
+					return nil, &OutcomeUnknownError{ETag: etag, Cause: info.Err}
+				default:
+					return nil, info.Err // out of attempts; it did not land
+				}
+			}
 			continue
 
 		default:
 			observe(info)
 			return nil, err
 		}
-		if cur, err = ops.fetch(ctx); err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, joinCtx(ctxErr, err)
-			}
+		if cur, err = refetch(); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// newToken returns a unique write token for commit markers.
+func newToken() string {
+	var b [9]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// maxMarkers bounds how many write tokens a resource keeps.
+const maxMarkers = 4
+
+// appendToken returns the stored token list v (as decoded JSON) plus tok,
+// keeping only the last maxMarkers.
+func appendToken(v any, tok string) []any {
+	var out []any
+	if list, ok := v.([]any); ok {
+		for _, e := range list {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	out = append(out, tok)
+	if len(out) > maxMarkers {
+		out = out[len(out)-maxMarkers:]
+	}
+	return out
+}
+
+func hasToken(v any, tok string) bool {
+	list, _ := v.([]any)
+	for _, e := range list {
+		if e == tok {
+			return true
+		}
+	}
+	return false
 }
 
 const levelConflict = -2 // between Debug (-4) and Info (0)

@@ -3,6 +3,7 @@ package ifmatch_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,6 +64,7 @@ func (m *mock) record(r httpmock.Responder) httpmock.Responder {
 		var body string
 		if req.Body != nil {
 			body = readAll(req)
+			req.Body = io.NopCloser(strings.NewReader(body)) // leave it for the responder
 		}
 		m.mu.Lock()
 		m.reqs = append(m.reqs, recorded{Method: req.Method, Path: req.URL.Path, IfMatch: req.Header.Get("If-Match"),

@@ -238,6 +238,7 @@ type updateConfig struct {
 	observer    func(AttemptInfo)
 	result      *OperationResult
 	noCache     bool
+	markerKey   string
 }
 
 func defaultUpdateConfig() updateConfig {
@@ -313,6 +314,26 @@ func OnAttempt(fn func(AttemptInfo)) UpdateOption { return func(u *updateConfig)
 // ReportResult stores in *r whether the call wrote anything ([Updated]) or
 // found nothing to change ([Unchanged]).
 func ReportResult(r *OperationResult) UpdateOption { return func(u *updateConfig) { u.result = r } }
+
+// DefaultMarkerKey is the attribute (or Sync data) key where [CommitMarkers]
+// keeps its write tokens by default.
+const DefaultMarkerKey = "_ifmatch_writes"
+
+// CommitMarkers makes every write of the loop also record a unique token in
+// the resource's attributes (Tasks, Workers) or data (Sync) under key
+// ([DefaultMarkerKey] when key is ""), keeping the last few tokens. After a
+// write whose answer was lost, the loop reads back and knows whether its own
+// write landed, so even a non-idempotent mutator (an increment) never ends in
+// [ErrOutcomeUnknown] and is never applied twice. The key is hidden from
+// mutators and from the values the loop returns; it costs a few dozen bytes
+// per resource and means every write rewrites the attributes. It has no
+// effect on resources without attributes or data (reservations).
+func CommitMarkers(key string) UpdateOption {
+	if key == "" {
+		key = DefaultMarkerKey
+	}
+	return func(u *updateConfig) { u.markerKey = key }
+}
 
 // FreshRead makes the loop start with a GET even when the client remembers
 // the resource's latest version from its own last write.

@@ -382,7 +382,7 @@ func syncUpdate[T any](ctx context.Context, c *Client, r syncRes[T], path []stri
 			*d = map[string]any{}
 		}
 		return cp
-	}, diffData(r.kind, func(v *T) map[string]any { return *r.data(v) }), r.etag)
+	}, diffData(r.kind, func(v *T) map[string]any { return *r.data(v) }), r.etag, r.data)
 	return runUpdate(ctx, c, ops, mutate, opts)
 }
 
