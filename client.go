@@ -450,8 +450,29 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 	if r.ifMatch != "" {
 		req.Header.Set("If-Match", r.ifMatch)
 	}
+	// Read the whole body inside the retry layer: a 2xx whose body breaks
+	// off is then retried like a connection error for GET and DELETE, and
+	// never for POST (it committed).
+	var body2xx []byte
+	var bodyErr error
+	req.SetResponseHandler(func(resp *http.Response) error {
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return nil
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+		if err == nil && len(b) > maxBodyBytes {
+			err = fmt.Errorf("body exceeds %d bytes", maxBodyBytes)
+		}
+		body2xx, bodyErr = b, err
+		return err
+	})
 	start := time.Now()
 	resp, err := c.rc.Do(req)
+	if err != nil && bodyErr != nil && resp != nil && ctx.Err() == nil {
+		resp.Body.Close()
+		return nil, &badResponseError{Method: r.method, URL: st.url, Status: resp.StatusCode,
+			ETag: resp.Header.Get("ETag"), Reason: "reading body: " + bodyErr.Error()}
+	}
 	if err != nil {
 		if resp != nil {
 			resp.Body.Close()
@@ -467,25 +488,18 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 		return nil, te
 	}
 	defer resp.Body.Close()
-	out := &response{status: resp.StatusCode, header: resp.Header, etag: resp.Header.Get("ETag")}
-	out.body, err = io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	out := &response{status: resp.StatusCode, header: resp.Header, etag: resp.Header.Get("ETag"), body: body2xx}
 	c.log(ctx, slog.LevelDebug, "request", "method", r.method, "url", st.url, "status", resp.StatusCode,
 		"attempts", st.attempts, "duration", time.Since(start))
-	if err == nil && len(out.body) > maxBodyBytes {
-		err = fmt.Errorf("body exceeds %d bytes", maxBodyBytes)
-	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// An error body is read best-effort: a broken one still gives an
+		// *APIError with the status.
+		out.body, _ = io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 		ae := parseAPIError(resp.StatusCode, out.body)
 		ae.Method, ae.URL = r.method, st.url
 		ae.RequestID = resp.Header.Get("Twilio-Request-Id")
 		ae.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return out, ae
-	}
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		return out, &badResponseError{Method: r.method, URL: st.url, Status: resp.StatusCode, Reason: "reading body: " + err.Error()}
 	}
 	return out, nil
 }
@@ -494,6 +508,7 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 type badResponseError struct {
 	Method, URL string
 	Status      int
+	ETag        string // the response's ETag header, if any
 	Reason      string
 }
 

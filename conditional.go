@@ -7,9 +7,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +29,7 @@ type resourceOps[T any] struct {
 	write func(ctx context.Context, etag string, form url.Values) (*T, error)
 	clone func(*T) *T
 	diff  func(old, cur *T) (url.Values, error)
-	etag  func(*T) string
+	etag  func(*T) *string // the resource's ETag field
 	// obj returns the resource's JSON object (attributes or data), where
 	// commit markers are kept; nil for resources that have none.
 	obj func(*T) *map[string]any
@@ -36,7 +38,7 @@ type resourceOps[T any] struct {
 // newOps builds the resourceOps of the resource at path: GET to read, POST
 // with If-Match to write, both answered by a body dec decodes.
 func newOps[T any](c *Client, product string, path []string, dec func([]byte, string) (*T, error),
-	clone func(*T) *T, diff func(old, cur *T) (url.Values, error), etag func(*T) string,
+	clone func(*T) *T, diff func(old, cur *T) (url.Values, error), etag func(*T) *string,
 	obj func(*T) *map[string]any) *resourceOps[T] {
 	return &resourceOps[T]{
 		key: keyOf(path),
@@ -165,6 +167,9 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	}
 	var token string // this call's commit marker for the write in flight
 	landed := func(v *T) bool { return mk != "" && token != "" && hasToken((*ops.obj(v))[mk], token) }
+	// superseded reports that another marked write based on the version our
+	// write was based on has landed: then ours never can.
+	superseded := func(v *T) bool { return mk != "" && token != "" && baseTaken((*ops.obj(v))[mk], token) }
 	refetch := func() (*T, error) {
 		v, err := ops.fetch(ctx)
 		if err != nil {
@@ -220,7 +225,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 			}
 			return done(base, Unchanged)
 		}
-		etag := ops.etag(cur)
+		etag := *ops.etag(cur)
 		if err := checkETag(etag); err != nil {
 			return nil, err
 		}
@@ -229,7 +234,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 			// answer a read tells whether it landed. A resend after an
 			// ambiguous write keeps the token of the first copy.
 			if ambiguousETag == "" || token == "" {
-				token = newToken()
+				token = newToken() + "@" + strings.Trim(etag, `"`)
 			}
 			m := *ops.obj(work)
 			m[mk] = appendToken((*ops.obj(cur))[mk], token)
@@ -264,7 +269,11 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 			observe(info)
 			v, ferr := refetch()
 			if ferr != nil {
-				return nil, fmt.Errorf("ifmatch: write landed but its answer was unusable (%w), and reading back failed: %w", err, ferr)
+				// It landed all the same: answer with what was written.
+				c.log(ctx, slog.LevelWarn, "write landed; its answer and the read-back were unusable", "resource", ops.key,
+					"error", ferr.Error())
+				v = work
+				*ops.etag(v) = bre.ETag
 			}
 			return done(strip(v), Updated)
 
@@ -283,7 +292,13 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 						observe(info)
 						return done(strip(fresh), Updated)
 					}
-					// Not landed, and with the ETag moved it never can.
+					if !superseded(fresh) && !cfg.idempotent {
+						// Our token may have been pushed out of the bounded
+						// history by later writes: we cannot know.
+						observe(info)
+						return nil, &OutcomeUnknownError{ETag: ambiguousETag, Cause: err}
+					}
+					maybeWrote = maybeWrote || !superseded(fresh)
 					ambiguousETag, token, cur = "", "", fresh
 					if err := backoffWait(info, attempt); err != nil {
 						return nil, err
@@ -311,13 +326,13 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 				return done(strip(fresh), Updated)
 			}
 			switch {
-			case ops.etag(fresh) == etag:
+			case *ops.etag(fresh) == etag:
 				// Not landed (yet): the resend carries the same If-Match, so
 				// at most one of the two copies can ever commit.
 				ambiguousETag = etag
 				maybeWrote = maybeWrote || mk == ""
-			case mk != "":
-				// Moved, without our marker: ours did not land and never can.
+			case superseded(fresh):
+				// Another write on our base version landed: ours never can.
 				ambiguousETag, token = "", ""
 			case cfg.idempotent:
 				maybeWrote = true
@@ -356,8 +371,9 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// maxMarkers bounds how many write tokens a resource keeps.
-const maxMarkers = 4
+// maxMarkers bounds how many write tokens a resource keeps. A lost answer
+// is resolved as long as fewer writes than this landed before the read-back.
+const maxMarkers = 32
 
 // appendToken returns the stored token list v (as decoded JSON) plus tok,
 // keeping only the last maxMarkers.
@@ -375,6 +391,31 @@ func appendToken(v any, tok string) []any {
 		out = out[len(out)-maxMarkers:]
 	}
 	return out
+}
+
+// baseTaken reports whether the token list v proves that a write carrying
+// tok ("<random>@<base ETag>") that is not in v can no longer land: another
+// marked write on the same base version landed, or (Twilio's ETags being
+// integers that every write increments) the list still holds a write based
+// on an older version, so it covers every write since ours was sent.
+func baseTaken(v any, tok string) bool {
+	_, base, _ := strings.Cut(tok, "@")
+	ours, numeric := strconv.ParseInt(base, 10, 64)
+	list, _ := v.([]any)
+	for _, e := range list {
+		s, _ := e.(string)
+		_, b, ok := strings.Cut(s, "@")
+		if !ok || s == tok {
+			continue
+		}
+		if b == base {
+			return true
+		}
+		if n, err := strconv.ParseInt(b, 10, 64); err == nil && numeric == nil && n < ours {
+			return true
+		}
+	}
+	return false
 }
 
 func hasToken(v any, tok string) bool {

@@ -178,7 +178,7 @@ func TestMarkersBounded(t *testing.T) {
 	}
 	var attrs map[string]any
 	_ = json.Unmarshal([]byte(s.attrs), &attrs)
-	if toks, _ := attrs[ifmatch.DefaultMarkerKey].([]any); len(toks) != 4 || s.counter(t) != 10 {
+	if toks, _ := attrs[ifmatch.DefaultMarkerKey].([]any); len(toks) != 10 || s.counter(t) != 10 {
 		t.Fatalf("tokens %v counter %d", toks, s.counter(t))
 	}
 	// A mutator that changes nothing writes nothing, markers or not.

@@ -293,7 +293,7 @@ func (w Workspace) updateReservation(ctx context.Context, p reservationParent, p
 		return nil, err
 	}
 	ops := newOps(w.c, productTaskRouter, path, decodeReservation, (*Reservation).Clone, diffReservation,
-		func(r *Reservation) string { return r.ETag }, nil)
+		func(r *Reservation) *string { return &r.ETag }, nil)
 	return runUpdate(ctx, w.c, ops, mutate, opts)
 }
 

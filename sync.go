@@ -324,17 +324,17 @@ type syncRes[T any] struct {
 	dec   func([]byte, string) (*T, error)
 	clone func(*T) *T
 	data  func(*T) *map[string]any
-	etag  func(*T) string
+	etag  func(*T) *string
 	item  bool
 }
 
 var (
 	documentRes = syncRes[Document]{kind: "Document", dec: decodeDocument, clone: (*Document).Clone,
-		data: func(d *Document) *map[string]any { return &d.Data }, etag: func(d *Document) string { return d.ETag }}
+		data: func(d *Document) *map[string]any { return &d.Data }, etag: func(d *Document) *string { return &d.ETag }}
 	listItemRes = syncRes[ListItem]{kind: "ListItem", dec: decodeListItem, clone: (*ListItem).Clone, item: true,
-		data: func(i *ListItem) *map[string]any { return &i.Data }, etag: func(i *ListItem) string { return i.ETag }}
+		data: func(i *ListItem) *map[string]any { return &i.Data }, etag: func(i *ListItem) *string { return &i.ETag }}
 	mapItemRes = syncRes[MapItem]{kind: "MapItem", dec: decodeMapItem, clone: (*MapItem).Clone, item: true,
-		data: func(i *MapItem) *map[string]any { return &i.Data }, etag: func(i *MapItem) string { return i.ETag }}
+		data: func(i *MapItem) *map[string]any { return &i.Data }, etag: func(i *MapItem) *string { return &i.ETag }}
 )
 
 func syncFetch[T any](ctx context.Context, c *Client, r syncRes[T], path []string, err error) (*T, error) {

@@ -412,7 +412,7 @@ func (w Workspace) UpdateTask(ctx context.Context, sid string, mutate TaskMutato
 			c.Attributes = map[string]any{}
 		}
 		return c
-	}, diffTask, func(t *Task) string { return t.ETag }, func(t *Task) *map[string]any { return &t.Attributes })
+	}, diffTask, func(t *Task) *string { return &t.ETag }, func(t *Task) *map[string]any { return &t.Attributes })
 	return runUpdate(ctx, w.c, ops, mutate, opts)
 }
 

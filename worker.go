@@ -290,7 +290,7 @@ func (w Workspace) UpdateWorker(ctx context.Context, sid string, mutate WorkerMu
 			c.Attributes = map[string]any{}
 		}
 		return c
-	}, diffWorker, func(wk *Worker) string { return wk.ETag }, func(wk *Worker) *map[string]any { return &wk.Attributes })
+	}, diffWorker, func(wk *Worker) *string { return &wk.ETag }, func(wk *Worker) *map[string]any { return &wk.Attributes })
 	return runUpdate(ctx, w.c, ops, mutate, opts)
 }
 
