@@ -59,6 +59,21 @@ func newTransport(cfg clientConfig) *retryablehttp.Client {
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	if l := cfg.logger; l != nil {
+		rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+			retry, cerr := checkRetry(ctx, resp, err)
+			if retry {
+				st, _ := ctx.Value(stateKey{}).(*reqState)
+				args := []slog.Attr{slog.Int("attempt", st.attempts)}
+				if resp != nil {
+					args = append(args, slog.Int("status", resp.StatusCode))
+				} else {
+					args = append(args, slog.String("error", err.Error()))
+				}
+				l.LogAttrs(ctx, slog.LevelInfo, "ifmatch: transport retry scheduled", append(args,
+					slog.String("method", st.method), slog.String("url", st.url))...)
+			}
+			return retry, cerr
+		}
 		rc.RequestLogHook = func(_ retryablehttp.Logger, r *http.Request, retry int) {
 			if retry > 0 {
 				l.LogAttrs(r.Context(), slog.LevelInfo, "ifmatch: transport retry", slog.String("method", r.Method),
