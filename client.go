@@ -48,6 +48,8 @@ type Client struct {
 	rc         *retryablehttp.Client
 	defaults   updateConfig
 	cache      *etagCache
+	co         *coalescer
+	levels     *contention
 }
 
 // Option configures a [Client] at construction.
@@ -65,6 +67,7 @@ type clientConfig struct {
 	retryMaxWait      time.Duration
 	update            []UpdateOption
 	noCache           bool
+	noCoalesce        bool
 }
 
 // WithAPIKey authenticates with an API key (SID "SK…") and its secret instead
@@ -200,6 +203,22 @@ func WithoutETagCache() Option {
 	}
 }
 
+// WithoutCoalescing makes every update call run its own loop. By default,
+// concurrent update calls on one resource through one Client are coalesced:
+// while one write to the resource is in flight, later calls queue, and the
+// next round applies all their mutators, in arrival order, to the latest
+// state and sends a single conditional write (group commit). Each caller
+// gets its own result; a mutator that fails drops out alone; a conflict
+// re-runs the whole round; an unknown outcome is reported to every caller of
+// the round. Calls with their own [Backoff] factory, or [Alone], never join
+// a round.
+func WithoutCoalescing() Option {
+	return func(c *clientConfig) error {
+		c.noCoalesce = true
+		return nil
+	}
+}
+
 // NewClient returns a Client for the account accountSID ("AC…"), authenticated
 // with authToken, or with an API key given by [WithAPIKey].
 func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
@@ -242,6 +261,10 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 	if !cfg.noCache {
 		c.cache = newETagCache(4096)
 	}
+	if !cfg.noCoalesce {
+		c.co = &coalescer{groups: map[string]*roundQueue{}}
+	}
+	c.levels = newContention()
 	c.rc = newTransport(cfg)
 	return c, nil
 }

@@ -118,8 +118,26 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	if mutate == nil {
 		return nil, fmt.Errorf("%w: nil mutator", ErrInvalidArgument)
 	}
+	var v *T
+	var res OperationResult
+	var err error
+	if key, ok := cfg.groupKey(); ok && c.co != nil {
+		v, res, err = coalesce(ctx, c, ops, mutate, cfg, ops.key+"|"+key)
+	} else {
+		v, res, err = loop(ctx, c, ops, mutate, cfg)
+	}
+	if err == nil && cfg.result != nil {
+		*cfg.result = res
+	}
+	return v, err
+}
+
+// loop runs the read-modify-write loop for one caller (or one coalesced
+// round of callers, see coalesce).
+func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate func(*T) error, cfg updateConfig) (*T, OperationResult, error) {
 	var b backoff.BackOff
-	cb := &conflictBackoff{initial: cfg.initial, max: cfg.maxInterval}
+	cb := &conflictBackoff{initial: cfg.initial, max: cfg.maxInterval, start: c.levels.get(ops.key)}
+	defer func() { c.levels.put(ops.key, cb.remember()) }()
 	if cfg.newBackoff != nil {
 		b = cfg.newBackoff()
 	}
@@ -132,11 +150,9 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 			cfg.observer(a)
 		}
 	}
-	done := func(v *T, r OperationResult) (*T, error) {
-		if cfg.result != nil {
-			*cfg.result = r
-		}
-		return v, nil
+	done := func(v *T, r OperationResult) (*T, OperationResult, error) {
+		cb.succeeded = true
+		return v, r, nil
 	}
 
 	var cur *T
@@ -149,7 +165,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	if cur == nil {
 		var err error
 		if cur, err = ops.fetch(ctx); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 
@@ -203,11 +219,11 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 		base := strip(cur)
 		work := ops.clone(base)
 		if err := mutate(work); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMutatorAborted, err)
+			return nil, "", fmt.Errorf("%w: %w", ErrMutatorAborted, err)
 		}
 		form, err := ops.diff(base, work)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if len(form) == 0 {
 			if fromCache {
@@ -215,7 +231,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 				// there is nothing to do.
 				fromCache = false
 				if cur, err = refetch(); err != nil {
-					return nil, err
+					return nil, "", err
 				}
 				continue
 			}
@@ -227,7 +243,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 		}
 		etag := *ops.etag(cur)
 		if err := checkETag(etag); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if mk != "" {
 			// Record a unique token with the write, so that after a lost
@@ -239,7 +255,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 			m := *ops.obj(work)
 			m[mk] = appendToken((*ops.obj(cur))[mk], token)
 			if form, err = ops.diff(cur, work); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		}
 		attempt++
@@ -260,7 +276,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 		info := AttemptInfo{Attempt: attempt, Status: statusOf(err), ETag: etag, Err: err}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			observe(info)
-			return nil, joinCtx(ctxErr, err)
+			return nil, "", joinCtx(ctxErr, err)
 		}
 		var bre *badResponseError
 		switch {
@@ -286,7 +302,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 					fresh, ferr := refetch()
 					if ferr != nil {
 						observe(info)
-						return nil, &OutcomeUnknownError{ETag: ambiguousETag, Cause: errors.Join(err, ferr)}
+						return nil, "", &OutcomeUnknownError{ETag: ambiguousETag, Cause: errors.Join(err, ferr)}
 					}
 					if landed(fresh) {
 						observe(info)
@@ -296,30 +312,34 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 						// Our token may have been pushed out of the bounded
 						// history by later writes: we cannot know.
 						observe(info)
-						return nil, &OutcomeUnknownError{ETag: ambiguousETag, Cause: err}
+						return nil, "", &OutcomeUnknownError{ETag: ambiguousETag, Cause: err}
 					}
 					maybeWrote = maybeWrote || !superseded(fresh)
 					ambiguousETag, token, cur = "", "", fresh
 					if err := backoffWait(info, attempt); err != nil {
-						return nil, err
+						return nil, "", err
 					}
 					continue
 				case !cfg.idempotent:
 					observe(info)
-					return nil, &OutcomeUnknownError{ETag: ambiguousETag, Cause: err}
+					return nil, "", &OutcomeUnknownError{ETag: ambiguousETag, Cause: err}
 				}
 			}
 			ambiguousETag = ""
 			cb.observeRTT(rtt)
 			if err := backoffWait(info, attempt); err != nil {
-				return nil, err
+				return nil, "", err
 			}
+			if cur, err = refetch(); err != nil {
+				return nil, "", err
+			}
+			continue
 
 		case ambiguousWrite(err):
 			fresh, ferr := refetch()
 			if ferr != nil {
 				observe(info)
-				return nil, &OutcomeUnknownError{ETag: etag, Cause: errors.Join(err, ferr)}
+				return nil, "", &OutcomeUnknownError{ETag: etag, Cause: errors.Join(err, ferr)}
 			}
 			if landed(fresh) {
 				observe(info)
@@ -338,28 +358,25 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 				maybeWrote = true
 			default:
 				observe(info)
-				return nil, &OutcomeUnknownError{ETag: etag, Cause: err}
+				return nil, "", &OutcomeUnknownError{ETag: etag, Cause: err}
 			}
 			cur = fresh
 			if err := backoffWait(info, attempt); err != nil {
 				var ce *ConflictError
 				switch {
 				case !errors.As(err, &ce):
-					return nil, err
+					return nil, "", err
 				case maybeWrote:
-					return nil, &OutcomeUnknownError{ETag: etag, Cause: info.Err}
+					return nil, "", &OutcomeUnknownError{ETag: etag, Cause: info.Err}
 				default:
-					return nil, info.Err // out of attempts; it did not land
+					return nil, "", info.Err // out of attempts; it did not land
 				}
 			}
 			continue
 
 		default:
 			observe(info)
-			return nil, err
-		}
-		if cur, err = refetch(); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 }

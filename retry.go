@@ -254,6 +254,7 @@ type updateConfig struct {
 	result      *OperationResult
 	noCache     bool
 	markerKey   string
+	noCoalesce  bool
 }
 
 func defaultUpdateConfig() updateConfig {
@@ -306,7 +307,8 @@ func BackoffBounds(initial, max time.Duration) UpdateOption {
 	return func(u *updateConfig) { u.initial, u.maxInterval = initial, max }
 }
 
-// Backoff replaces the conflict backoff with one from factory, called once per
+// Backoff replaces the conflict backoff with one from factory (nil: the
+// default), called once per
 // loop call (BackOff values are stateful and not safe to share). Use
 // backoff.ZeroBackOff in tests for a loop that never sleeps. The loop still
 // stops at [MaxAttempts], [MaxElapsed] or the context, whichever is first, and
@@ -350,19 +352,52 @@ func CommitMarkers(key string) UpdateOption {
 	return func(u *updateConfig) { u.markerKey = key }
 }
 
+// Alone makes the call run its own update loop rather than join a round
+// with concurrent calls on the same resource through the same Client (see
+// [WithoutCoalescing]).
+func Alone() UpdateOption { return func(u *updateConfig) { u.noCoalesce = true } }
+
 // FreshRead makes the loop start with a GET even when the client remembers
 // the resource's latest version from its own last write.
 func FreshRead() UpdateOption { return func(u *updateConfig) { u.noCache = true } }
 
-// conflictBackoff is the default conflict backoff: full jitter over a bound
-// that starts at the larger of the configured initial wait and the observed
-// round-trip time, and doubles per conflict up to max. Scaling to the RTT
-// keeps writers on a slow link from retrying into each other, and writers on
-// a fast one from waiting for nothing.
+// conflictBackoff is the default conflict backoff. Its bound starts at the
+// largest of the configured initial wait, two observed round trips, and the
+// level this Client remembers for the resource from earlier calls; it grows
+// fourfold per conflict, capped at 128 round trips and at max; each wait is
+// drawn with equal jitter. Scaling to the RTT keeps writers on a slow link
+// from retrying into each other and writers on a fast one from waiting for
+// nothing; the remembered level spreads writers that keep colliding out at
+// once, and decays by half with each success.
 type conflictBackoff struct {
 	initial, max time.Duration
+	start        time.Duration // the level remembered from earlier calls
 	rtt          time.Duration
 	bound        time.Duration
+	succeeded    bool
+}
+
+// Tuning of the default conflict backoff, chosen with bench/ (see
+// BENCHMARKS.md): the bound grows fourfold per conflict, is capped at 128
+// observed round trips (and at the configured maximum), and the wait is
+// drawn with equal jitter (half fixed, half random).
+const (
+	conflictGrowth = 4
+	conflictCapRTT = 128
+)
+
+// remember returns the level to keep for the next call: after a success,
+// half the bound reached (forgotten once it falls below the initial bound);
+// after a failure, the bound itself.
+func (b *conflictBackoff) remember() time.Duration {
+	level := max(b.bound, b.start)
+	if b.succeeded {
+		level /= 2
+	}
+	if level < max(b.initial, 2*b.rtt) {
+		return 0
+	}
+	return level
 }
 
 func (b *conflictBackoff) observeRTT(d time.Duration) {
@@ -374,17 +409,20 @@ func (b *conflictBackoff) observeRTT(d time.Duration) {
 // NextBackOff returns the next wait.
 func (b *conflictBackoff) NextBackOff() time.Duration {
 	if b.bound == 0 {
-		b.bound = max(b.initial, 2*b.rtt)
+		b.bound = max(b.initial, 2*b.rtt, b.start)
 	} else {
-		b.bound *= 2
+		b.bound *= conflictGrowth
 	}
 	if b.bound > b.max {
 		b.bound = b.max
 	}
+	if c := conflictCapRTT * b.rtt; b.rtt > 0 && b.bound > c {
+		b.bound = max(c, b.initial)
+	}
 	if b.bound <= 0 {
 		return 0
 	}
-	return rand.N(b.bound + 1)
+	return b.bound/2 + rand.N(b.bound/2+1)
 }
 
 // Reset restarts the backoff.

@@ -28,7 +28,7 @@ import (
 // Test credentials the fake accepts. They are not secrets.
 const (
 	AccountSID = "AC00000000000000000000000000000000"
-	AuthToken  = "ifmatchtest-auth-token"
+	AuthToken  = "ffffffffffffffffffffffffffffffff" // a fake token, shaped like a real one
 )
 
 // Fake is an in-memory Twilio. It is safe for concurrent use.

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/ifmatch-go/ifmatch"
+	"github.com/ifmatch-go/ifmatch/ifmatchtest"
+	"github.com/twilio/twilio-go"
+	twclient "github.com/twilio/twilio-go/client"
+	taskrouter "github.com/twilio/twilio-go/rest/taskrouter/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
+)
+
+// A strategy makes one writer: a function that increments the counter once.
+type strategy struct {
+	name string
+	// newWriter is called once per writer (separate clients) or once for
+	// all (shared), and returns the increment function.
+	newWriter func(srv *ifmatchtest.Server, ws, sid string) func(ctx context.Context) error
+	shared    bool
+}
+
+// primitives: one GET, one conditional POST, with no retry of any kind.
+type rawTask struct {
+	ws  ifmatch.Workspace
+	sid string
+}
+
+func newRaw(srv *ifmatchtest.Server, ws, sid string) *rawTask {
+	c := srv.Client(ifmatch.WithoutTransportRetry(), ifmatch.WithoutETagCache(), ifmatch.WithoutCoalescing(),
+		ifmatch.WithHTTPClient(&http.Client{Transport: newTransport()}))
+	return &rawTask{ws: c.Workspace(ws), sid: sid}
+}
+
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
+// tryOnce reads, increments and writes with If-Match (or blind when etag is
+// ignored): the body of every hand-written loop.
+func (r *rawTask) tryOnce(ctx context.Context, blind bool) error {
+	t, err := r.ws.FetchTask(ctx, r.sid)
+	if err != nil {
+		return err
+	}
+	n, _ := t.Attributes["n"].(json.Number).Int64()
+	t.Attributes["n"] = n + 1
+	if blind {
+		_, err = r.ws.UpdateTaskLastWriteWins(ctx, r.sid, ifmatch.TaskUpdate{Attributes: t.Attributes})
+		return err
+	}
+	_, err = r.ws.UpdateTaskIf(ctx, r.sid, t.ETag, ifmatch.TaskUpdate{Attributes: t.Attributes})
+	return err
+}
+
+func is412(err error) bool { return errors.Is(err, ifmatch.ErrPreconditionFailed) }
+
+func strategies() []strategy {
+	return []strategy{
+		{name: "naive (no If-Match)", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+			r := newRaw(srv, ws, sid)
+			return func(ctx context.Context) error { return r.tryOnce(ctx, true) }
+		}},
+		{name: "client-go DefaultRetry", newWriter: clientGo(retry.DefaultRetry)},
+		{name: "client-go DefaultBackoff", newWriter: clientGo(retry.DefaultBackoff)},
+		{name: "backoff/v4 defaults", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+			r := newRaw(srv, ws, sid)
+			return func(ctx context.Context) error {
+				return backoff.Retry(func() error {
+					err := r.tryOnce(ctx, false)
+					if err != nil && !is412(err) {
+						return backoff.Permanent(err)
+					}
+					return err
+				}, backoff.WithContext(backoff.NewExponentialBackOff(), ctx))
+			}
+		}},
+		{name: "full jitter (5ms, cap 1s)", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+			r := newRaw(srv, ws, sid)
+			return func(ctx context.Context) error {
+				for i := 0; ; i++ {
+					err := r.tryOnce(ctx, false)
+					if err == nil || !is412(err) || i >= 50 {
+						return err
+					}
+					bound := min(5*time.Millisecond<<min(i, 20), time.Second)
+					time.Sleep(rand.N(bound))
+				}
+			}
+		}},
+		{name: "no backoff", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+			r := newRaw(srv, ws, sid)
+			return func(ctx context.Context) error {
+				for i := 0; ; i++ {
+					err := r.tryOnce(ctx, false)
+					if err == nil || !is412(err) || i >= 1000 {
+						return err
+					}
+				}
+			}
+		}},
+		{name: "twilio-go hand loop", newWriter: twilioGoLoop},
+		{name: "ifmatch, separate clients", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+			w := srv.Client(ifmatch.WithHTTPClient(&http.Client{Transport: newTransport()})).Workspace(ws)
+			return func(ctx context.Context) error { _, err := w.UpdateTask(ctx, sid, increment); return err }
+		}},
+		{name: "ifmatch, shared client", shared: true, newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+			w := srv.Client(ifmatch.WithHTTPClient(&http.Client{Transport: newTransport()})).Workspace(ws)
+			return func(ctx context.Context) error { _, err := w.UpdateTask(ctx, sid, increment); return err }
+		}},
+	}
+}
+
+func increment(t *ifmatch.Task) error {
+	n, err := t.Attributes["n"].(json.Number).Int64()
+	t.Attributes["n"] = n + 1
+	return err
+}
+
+// clientGo retries on 412 with k8s.io/client-go/util/retry.OnError (its
+// RetryOnConflict only knows Kubernetes' 409).
+func clientGo(b wait.Backoff) func(*ifmatchtest.Server, string, string) func(context.Context) error {
+	return func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+		r := newRaw(srv, ws, sid)
+		return func(ctx context.Context) error {
+			return retry.OnError(b, is412, func() error { return r.tryOnce(ctx, false) })
+		}
+	}
+}
+
+// hostRewriter sends twilio-go's requests to the fake server.
+type hostRewriter struct {
+	base *url.URL
+	rt   http.RoundTripper
+}
+
+func (h hostRewriter) RoundTrip(r *http.Request) (*http.Response, error) {
+	r2 := r.Clone(r.Context())
+	r2.URL.Scheme, r2.URL.Host = h.base.Scheme, h.base.Host
+	r2.Host = h.base.Host
+	return h.rt.RoundTrip(r2)
+}
+
+// twilioGoLoop is the loop a user writes by hand over twilio-go v1.31:
+// FetchTaskWithMetadata for the ETag, UpdateTaskWithMetadata with IfMatch,
+// and on a 412 try again at once.
+func twilioGoLoop(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+	base, _ := url.Parse(srv.URL)
+	c := &twclient.Client{Credentials: twclient.NewCredentials(ifmatchtest.AccountSID, ifmatchtest.AuthToken),
+		HTTPClient: &http.Client{Transport: hostRewriter{base: base, rt: newTransport()}}}
+	c.SetAccountSid(ifmatchtest.AccountSID)
+	rc := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
+	return func(ctx context.Context) error {
+		for i := 0; ; i++ {
+			err := twilioGoOnce(rc.TaskrouterV1, ws, sid)
+			var te *twclient.TwilioRestError
+			if err == nil || !errors.As(err, &te) || te.Status != http.StatusPreconditionFailed || i >= 1000 {
+				return err
+			}
+		}
+	}
+}
+
+func twilioGoOnce(api *taskrouter.ApiService, ws, sid string) error {
+	got, err := api.FetchTaskWithMetadata(ws, sid)
+	if err != nil {
+		return err
+	}
+	task := got.GetResource()
+	var attrs map[string]any
+	if task.Attributes != nil {
+		if err := json.Unmarshal([]byte(*task.Attributes), &attrs); err != nil {
+			return err
+		}
+	}
+	n, _ := attrs["n"].(float64)
+	attrs["n"] = n + 1
+	b, _ := json.Marshal(attrs)
+	params := &taskrouter.UpdateTaskParams{}
+	params.SetIfMatch(got.GetHeader("ETag")).SetAttributes(string(b))
+	_, err = api.UpdateTaskWithMetadata(ws, sid, params)
+	return err
+}
