@@ -133,6 +133,13 @@ func memberResult[T any](m *member) (*T, OperationResult, error) {
 // applies each caller's mutator in turn (a failing one is undone and drops
 // out alone), and its result, or error, goes to every caller still in.
 func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
+	if len(batch) == 1 { // the common, uncontended case: just the loop
+		m := batch[0]
+		v, res, err := loop(m.ctx, c, ops, m.fn.(func(*T) error), m.cfg)
+		m.res, m.result, m.err = v, res, err
+		close(m.done)
+		return
+	}
 	// The round lives as long as any of its callers still waits for it.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
 	defer cancel()
@@ -172,7 +179,7 @@ func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
 				var form map[string][]string
 				form, err = ops.diff(before, t)
 				m.changed = len(form) > 0
-				if err == nil && ops.obj != nil {
+				if err == nil && ops.obj != nil && m != batch[len(batch)-1] {
 					// The next caller sees this one's change as decoded
 					// JSON, exactly as if it had been read from Twilio.
 					err = normalize(ops.obj(t))

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -175,10 +176,11 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 	}
 	// strip copies v without the commit marker: what mutators and callers see.
 	strip := func(v *T) *T {
-		cp := ops.clone(v)
-		if mk != "" {
-			delete(*ops.obj(cp), mk)
+		if mk == "" {
+			return v // only ever read, or handed to the caller
 		}
+		cp := ops.clone(v)
+		delete(*ops.obj(cp), mk)
 		return cp
 	}
 	var token string // this call's commit marker for the write in flight
@@ -543,7 +545,8 @@ func (c *etagCache) drop(k string) {
 }
 
 // readOnlyChanged returns the name of the first exported field of *old and
-// *cur (same struct type) that differs and is not in writable, or "".
+// *cur (same struct type) that differs and is not in writable, or "". It
+// compares without boxing the common field types: it runs on every attempt.
 func readOnlyChanged(old, cur any, writable ...string) string {
 	vo, vc := reflect.ValueOf(old).Elem(), reflect.ValueOf(cur).Elem()
 	t := vo.Type()
@@ -558,7 +561,27 @@ next:
 				continue next
 			}
 		}
-		if !reflect.DeepEqual(vo.Field(i).Interface(), vc.Field(i).Interface()) {
+		fo, fc := vo.Field(i), vc.Field(i)
+		var eq bool
+		switch p := fo.Addr().Interface().(type) {
+		case *string:
+			eq = *p == fc.String()
+		case *int:
+			eq = *p == int(fc.Int())
+		case *bool:
+			eq = *p == fc.Bool()
+		case *time.Time:
+			eq = p.Equal(*fc.Addr().Interface().(*time.Time))
+		case *map[string]string:
+			eq = maps.Equal(*p, *fc.Addr().Interface().(*map[string]string))
+		default:
+			if fo.Kind() == reflect.String { // named string types
+				eq = fo.String() == fc.String()
+			} else {
+				eq = reflect.DeepEqual(fo.Interface(), fc.Interface())
+			}
+		}
+		if !eq {
 			return f.Name
 		}
 	}

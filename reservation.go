@@ -91,7 +91,7 @@ type reservationWire struct {
 	WorkspaceSID      string            `json:"workspace_sid"`
 	TaskSID           string            `json:"task_sid"`
 	WorkerSID         string            `json:"worker_sid"`
-	WorkerName        *string           `json:"worker_name"`
+	WorkerName        string            `json:"worker_name"`
 	ReservationStatus ReservationStatus `json:"reservation_status"`
 	DateCreated       time.Time         `json:"date_created"`
 	DateUpdated       time.Time         `json:"date_updated"`
@@ -105,7 +105,7 @@ func decodeReservation(b []byte, etag string) (*Reservation, error) {
 		return nil, err
 	}
 	return &Reservation{SID: w.SID, AccountSID: w.AccountSID, WorkspaceSID: w.WorkspaceSID, TaskSID: w.TaskSID,
-		WorkerSID: w.WorkerSID, WorkerName: str(w.WorkerName), ReservationStatus: w.ReservationStatus,
+		WorkerSID: w.WorkerSID, WorkerName: w.WorkerName, ReservationStatus: w.ReservationStatus,
 		DateCreated: w.DateCreated, DateUpdated: w.DateUpdated, URL: w.URL, Links: w.Links, ETag: etag}, nil
 }
 

@@ -91,7 +91,7 @@ type MapItem struct {
 // syncWire is the union of the three Sync shapes.
 type syncWire struct {
 	SID         string            `json:"sid"`
-	UniqueName  *string           `json:"unique_name"`
+	UniqueName  string            `json:"unique_name"`
 	Index       int               `json:"index"`
 	Key         string            `json:"key"`
 	AccountSID  string            `json:"account_sid"`
@@ -138,7 +138,7 @@ func decodeDocument(b []byte, etag string) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Document{SID: w.SID, UniqueName: str(w.UniqueName), AccountSID: w.AccountSID, ServiceSID: w.ServiceSID,
+	return &Document{SID: w.SID, UniqueName: w.UniqueName, AccountSID: w.AccountSID, ServiceSID: w.ServiceSID,
 		URL: w.URL, Links: w.Links, Revision: w.Revision, Data: data, DateExpires: w.DateExpires,
 		DateCreated: w.DateCreated, DateUpdated: w.DateUpdated, CreatedBy: w.CreatedBy, ETag: etag}, nil
 }

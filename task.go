@@ -78,25 +78,25 @@ type taskWire struct {
 	WorkspaceSID          string            `json:"workspace_sid"`
 	Age                   int               `json:"age"`
 	AssignmentStatus      TaskStatus        `json:"assignment_status"`
-	Attributes            *string           `json:"attributes"`
-	Addons                *string           `json:"addons"`
+	Attributes            string            `json:"attributes"`
+	Addons                string            `json:"addons"`
 	DateCreated           time.Time         `json:"date_created"`
 	DateUpdated           time.Time         `json:"date_updated"`
 	TaskQueueEnteredDate  time.Time         `json:"task_queue_entered_date"`
 	Priority              int               `json:"priority"`
-	Reason                *string           `json:"reason"`
-	TaskQueueSID          *string           `json:"task_queue_sid"`
-	TaskQueueFriendlyName *string           `json:"task_queue_friendly_name"`
-	TaskChannelSID        *string           `json:"task_channel_sid"`
-	TaskChannelUniqueName *string           `json:"task_channel_unique_name"`
+	Reason                string            `json:"reason"`
+	TaskQueueSID          string            `json:"task_queue_sid"`
+	TaskQueueFriendlyName string            `json:"task_queue_friendly_name"`
+	TaskChannelSID        string            `json:"task_channel_sid"`
+	TaskChannelUniqueName string            `json:"task_channel_unique_name"`
 	Timeout               int               `json:"timeout"`
-	WorkflowSID           *string           `json:"workflow_sid"`
-	WorkflowFriendlyName  *string           `json:"workflow_friendly_name"`
+	WorkflowSID           string            `json:"workflow_sid"`
+	WorkflowFriendlyName  string            `json:"workflow_friendly_name"`
 	URL                   string            `json:"url"`
 	Links                 map[string]string `json:"links"`
 	VirtualStartTime      time.Time         `json:"virtual_start_time"`
-	IgnoreCapacity        *bool             `json:"ignore_capacity"`
-	RoutingTarget         *string           `json:"routing_target"`
+	IgnoreCapacity        bool              `json:"ignore_capacity"`
+	RoutingTarget         string            `json:"routing_target"`
 }
 
 func str(p *string) string {
@@ -107,22 +107,19 @@ func str(p *string) string {
 }
 
 func (w *taskWire) task(etag string) (*Task, error) {
-	attrs, err := jsonx.DecodeObject(str(w.Attributes))
+	attrs, err := jsonx.DecodeObject(w.Attributes)
 	if err != nil {
 		return nil, fmt.Errorf("task %s: attributes are not a JSON object: %v", w.SID, err)
 	}
 	t := &Task{SID: w.SID, AccountSID: w.AccountSID, WorkspaceSID: w.WorkspaceSID, Age: w.Age,
-		AssignmentStatus: w.AssignmentStatus, Attributes: attrs, Addons: str(w.Addons),
+		AssignmentStatus: w.AssignmentStatus, Attributes: attrs, Addons: w.Addons,
 		DateCreated: w.DateCreated, DateUpdated: w.DateUpdated, TaskQueueEnteredDate: w.TaskQueueEnteredDate,
-		Priority: w.Priority, Reason: str(w.Reason), TaskQueueSID: str(w.TaskQueueSID),
-		TaskQueueFriendlyName: str(w.TaskQueueFriendlyName), TaskChannelSID: str(w.TaskChannelSID),
-		TaskChannelUniqueName: str(w.TaskChannelUniqueName), Timeout: w.Timeout,
-		WorkflowSID: str(w.WorkflowSID), WorkflowFriendlyName: str(w.WorkflowFriendlyName),
+		Priority: w.Priority, Reason: w.Reason, TaskQueueSID: w.TaskQueueSID,
+		TaskQueueFriendlyName: w.TaskQueueFriendlyName, TaskChannelSID: w.TaskChannelSID,
+		TaskChannelUniqueName: w.TaskChannelUniqueName, Timeout: w.Timeout,
+		WorkflowSID: w.WorkflowSID, WorkflowFriendlyName: w.WorkflowFriendlyName,
 		URL: w.URL, Links: w.Links, VirtualStartTime: w.VirtualStartTime,
-		RoutingTarget: str(w.RoutingTarget), ETag: etag}
-	if w.IgnoreCapacity != nil {
-		t.IgnoreCapacity = *w.IgnoreCapacity
-	}
+		RoutingTarget: w.RoutingTarget, IgnoreCapacity: w.IgnoreCapacity, ETag: etag}
 	return t, nil
 }
 

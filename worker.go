@@ -42,14 +42,14 @@ type workerWire struct {
 	SID               string            `json:"sid"`
 	AccountSID        string            `json:"account_sid"`
 	WorkspaceSID      string            `json:"workspace_sid"`
-	ActivityName      *string           `json:"activity_name"`
-	ActivitySID       *string           `json:"activity_sid"`
-	Attributes        *string           `json:"attributes"`
-	Available         *bool             `json:"available"`
+	ActivityName      string            `json:"activity_name"`
+	ActivitySID       string            `json:"activity_sid"`
+	Attributes        string            `json:"attributes"`
+	Available         bool              `json:"available"`
 	DateCreated       time.Time         `json:"date_created"`
 	DateStatusChanged time.Time         `json:"date_status_changed"`
 	DateUpdated       time.Time         `json:"date_updated"`
-	FriendlyName      *string           `json:"friendly_name"`
+	FriendlyName      string            `json:"friendly_name"`
 	URL               string            `json:"url"`
 	Links             map[string]string `json:"links"`
 }
@@ -59,17 +59,14 @@ func decodeWorker(b []byte, etag string) (*Worker, error) {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, err
 	}
-	attrs, err := jsonx.DecodeObject(str(w.Attributes))
+	attrs, err := jsonx.DecodeObject(w.Attributes)
 	if err != nil {
 		return nil, fmt.Errorf("worker %s: attributes are not a JSON object: %v", truncate(w.SID), err)
 	}
-	wk := &Worker{SID: w.SID, AccountSID: w.AccountSID, WorkspaceSID: w.WorkspaceSID, ActivityName: str(w.ActivityName),
-		ActivitySID: str(w.ActivitySID), Attributes: attrs, DateCreated: w.DateCreated,
-		DateStatusChanged: w.DateStatusChanged, DateUpdated: w.DateUpdated, FriendlyName: str(w.FriendlyName),
-		URL: w.URL, Links: w.Links, ETag: etag}
-	if w.Available != nil {
-		wk.Available = *w.Available
-	}
+	wk := &Worker{SID: w.SID, AccountSID: w.AccountSID, WorkspaceSID: w.WorkspaceSID, ActivityName: w.ActivityName,
+		ActivitySID: w.ActivitySID, Attributes: attrs, DateCreated: w.DateCreated,
+		DateStatusChanged: w.DateStatusChanged, DateUpdated: w.DateUpdated, FriendlyName: w.FriendlyName,
+		URL: w.URL, Links: w.Links, Available: w.Available, ETag: etag}
 	return wk, nil
 }
 
