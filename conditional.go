@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -198,6 +199,25 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 		}
 		return v, nil
 	}
+	// readBack reads the resource after a write whose answer was lost. The
+	// read decides the write's fate, so it is tried harder than a plain
+	// read: up to readBackTries times, with growing jittered pauses, within
+	// the context.
+	readBack := func() (*T, error) {
+		var err error
+		pause := max(2*cb.rtt, time.Millisecond)
+		for i := 0; i < readBackTries; i++ {
+			var v *T
+			if v, err = refetch(); err == nil || ctx.Err() != nil {
+				return v, err
+			}
+			if serr := sleepCtx(ctx, pause/2+mrand.N(pause/2+1)); serr != nil {
+				return nil, joinCtx(serr, err)
+			}
+			pause = min(pause*2, time.Second)
+		}
+		return nil, err
+	}
 	// backoffWait sleeps the next backoff, or reports why the loop must stop.
 	backoffWait := func(info AttemptInfo, attempt int) error {
 		wait := b.NextBackOff()
@@ -285,7 +305,7 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 		case errors.As(err, &bre) && bre.Status >= 200 && bre.Status < 300:
 			// The write committed; only its answer was unusable. Read back.
 			observe(info)
-			v, ferr := refetch()
+			v, ferr := readBack()
 			if ferr != nil {
 				// It landed all the same: answer with what was written.
 				c.log(ctx, slog.LevelWarn, "write landed; its answer and the read-back were unusable", "resource", ops.key,
@@ -301,7 +321,7 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 				// be our own earlier copy having landed.
 				switch {
 				case mk != "":
-					fresh, ferr := refetch()
+					fresh, ferr := readBack()
 					if ferr != nil {
 						observe(info)
 						return nil, "", &OutcomeUnknownError{ETag: ambiguousETag, Cause: errors.Join(err, ferr)}
@@ -338,7 +358,7 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 			continue
 
 		case ambiguousWrite(err):
-			fresh, ferr := refetch()
+			fresh, ferr := readBack()
 			if ferr != nil {
 				observe(info)
 				return nil, "", &OutcomeUnknownError{ETag: etag, Cause: errors.Join(err, ferr)}
@@ -382,6 +402,10 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 		}
 	}
 }
+
+// readBackTries bounds the reads that settle a write whose answer was lost
+// (each read itself has the transport's retries).
+const readBackTries = 4
 
 // newToken returns a unique write token for commit markers.
 func newToken() string {
