@@ -17,7 +17,12 @@
 // with If-Match, and on a 412 reads again and re-applies the mutator, with
 // jittered backoff, until the write lands. A mutator that changes nothing
 // causes no write. [Workspace.UpdateTaskIf] is the single conditional write,
-// without a loop.
+// without a loop. Workers, reservations and Sync Documents, List Items and
+// Map Items have the same calls, all on one engine.
+//
+// Goroutines that update one resource through one Client are coalesced: the
+// calls that arrive while a write is in flight are applied together, in
+// order, by the next single write (group commit).
 //
 // # Retries
 //

@@ -389,7 +389,10 @@ func (w Workspace) writeTask(ctx context.Context, sid, etag string, f url.Values
 //
 // mutate may run several times and must follow the [TaskMutator] contract.
 // If it changes nothing, nothing is written and the Task read is returned
-// ([Unchanged], see [ReportResult]).
+// ([Unchanged], see [ReportResult]). Concurrent calls on one Task through
+// one Client are coalesced into rounds that send one write for all of them
+// (see [WithoutCoalescing]); after this Client's own write, the next call
+// skips the read (see [WithoutETagCache]).
 //
 // Errors: the mutator's error wrapped in [ErrMutatorAborted]; [ErrConflict]
 // (a [*ConflictError]) when attempts or time run out; [ErrOutcomeUnknown] when
