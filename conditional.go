@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/ifmatch-go/ifmatch/internal/jsonx"
 )
 
 // resourceOps is what one conditional resource supplies to the update engine:
@@ -610,6 +611,18 @@ next:
 		}
 	}
 	return ""
+}
+
+// changedObject returns cur's JSON object to send when it differs from old's
+// as JSON values (an emptied object is sent as {}), or nil when equal.
+func changedObject(old, cur map[string]any) map[string]any {
+	if jsonx.Equal(old, cur) {
+		return nil
+	}
+	if cur == nil {
+		return map[string]any{}
+	}
+	return cur
 }
 
 // readOnlyError reports a mutator that changed a field the API cannot write.

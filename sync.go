@@ -244,12 +244,9 @@ func diffData[T any](kind string, data func(*T) map[string]any) func(old, cur *T
 		if f := readOnlyChanged(old, cur, "Data"); f != "" {
 			return nil, readOnlyError(kind, f)
 		}
-		d := data(cur)
-		if jsonx.Equal(data(old), d) {
-			return nil, nil
-		}
+		d := changedObject(data(old), data(cur))
 		if d == nil {
-			d = map[string]any{}
+			return nil, nil
 		}
 		f := url.Values{}
 		if err := setSyncData(f, d); err != nil {

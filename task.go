@@ -196,12 +196,7 @@ func diffTask(old, cur *Task) (url.Values, error) {
 		return nil, readOnlyError("Task", f)
 	}
 	var u TaskUpdate
-	if !jsonx.Equal(old.Attributes, cur.Attributes) {
-		u.Attributes = cur.Attributes
-		if u.Attributes == nil {
-			u.Attributes = map[string]any{}
-		}
-	}
+	u.Attributes = changedObject(old.Attributes, cur.Attributes)
 	if old.AssignmentStatus != cur.AssignmentStatus {
 		u.AssignmentStatus = cur.AssignmentStatus
 	}

@@ -21,82 +21,51 @@ import (
 // Task's attributes decoded into a T (a struct with json tags). It returns
 // the updated Task and its attributes as a T.
 func UpdateTaskAttributes[T any](ctx context.Context, ws Workspace, sid string, fn func(*T) error, opts ...UpdateOption) (*T, *Task, error) {
-	var out *T
-	task, err := ws.UpdateTask(ctx, sid, func(t *Task) error {
-		v, err := mutateTyped(&t.Attributes, fn)
-		out = v
-		return err
-	}, opts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return typedResult(out, task.Attributes, task)
+	return updateTyped(func(t *Task) *map[string]any { return &t.Attributes },
+		func(m func(*Task) error) (*Task, error) { return ws.UpdateTask(ctx, sid, m, opts...) }, fn)
 }
 
 // UpdateWorkerAttributes is [UpdateTaskAttributes] for a Worker.
 func UpdateWorkerAttributes[T any](ctx context.Context, ws Workspace, sid string, fn func(*T) error, opts ...UpdateOption) (*T, *Worker, error) {
-	var out *T
-	w, err := ws.UpdateWorker(ctx, sid, func(w *Worker) error {
-		v, err := mutateTyped(&w.Attributes, fn)
-		out = v
-		return err
-	}, opts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return typedResult(out, w.Attributes, w)
+	return updateTyped(func(w *Worker) *map[string]any { return &w.Attributes },
+		func(m func(*Worker) error) (*Worker, error) { return ws.UpdateWorker(ctx, sid, m, opts...) }, fn)
 }
 
 // UpdateDocumentData is [UpdateTaskAttributes] for a Sync Document's data.
 func UpdateDocumentData[T any](ctx context.Context, s SyncService, doc string, fn func(*T) error, opts ...UpdateOption) (*T, *Document, error) {
-	var out *T
-	d, err := s.UpdateDocument(ctx, doc, func(d *Document) error {
-		v, err := mutateTyped(&d.Data, fn)
-		out = v
-		return err
-	}, opts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return typedResult(out, d.Data, d)
+	return updateTyped(func(d *Document) *map[string]any { return &d.Data },
+		func(m func(*Document) error) (*Document, error) { return s.UpdateDocument(ctx, doc, m, opts...) }, fn)
 }
 
 // UpdateMapItemData is [UpdateTaskAttributes] for a Sync Map item's data.
 func UpdateMapItemData[T any](ctx context.Context, s SyncService, m, key string, fn func(*T) error, opts ...UpdateOption) (*T, *MapItem, error) {
-	var out *T
-	it, err := s.UpdateMapItem(ctx, m, key, func(it *MapItem) error {
-		v, err := mutateTyped(&it.Data, fn)
-		out = v
-		return err
-	}, opts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return typedResult(out, it.Data, it)
+	return updateTyped(func(it *MapItem) *map[string]any { return &it.Data },
+		func(mu func(*MapItem) error) (*MapItem, error) { return s.UpdateMapItem(ctx, m, key, mu, opts...) }, fn)
 }
 
 // UpdateListItemData is [UpdateTaskAttributes] for a Sync List item's data.
 func UpdateListItemData[T any](ctx context.Context, s SyncService, list string, index int, fn func(*T) error, opts ...UpdateOption) (*T, *ListItem, error) {
-	var out *T
-	it, err := s.UpdateListItem(ctx, list, index, func(it *ListItem) error {
-		v, err := mutateTyped(&it.Data, fn)
-		out = v
+	return updateTyped(func(it *ListItem) *map[string]any { return &it.Data },
+		func(m func(*ListItem) error) (*ListItem, error) {
+			return s.UpdateListItem(ctx, list, index, m, opts...)
+		}, fn)
+}
+
+// updateTyped runs an update loop (run) whose mutator decodes the resource's
+// JSON object (obj) into a T for fn, and returns the result decoded again.
+func updateTyped[T, R any](obj func(*R) *map[string]any, run func(func(*R) error) (*R, error), fn func(*T) error) (*T, *R, error) {
+	r, err := run(func(v *R) error {
+		_, err := mutateTyped(obj(v), fn)
 		return err
-	}, opts...)
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	return typedResult(out, it.Data, it)
-}
-
-// typedResult decodes the final object into a T when the loop wrote nothing
-// (fn's value is then still the right answer, but decoding keeps one path).
-func typedResult[T any, R any](_ *T, obj map[string]any, r *R) (*T, *R, error) {
-	v, err := decodeInto[T](obj)
+	t, err := decodeInto[T](*obj(r))
 	if err != nil {
 		return nil, r, err
 	}
-	return v, r, nil
+	return t, r, nil
 }
 
 func decodeInto[T any](obj map[string]any) (*T, error) {

@@ -144,12 +144,7 @@ func diffWorker(old, cur *Worker) (url.Values, error) {
 		return nil, readOnlyError("Worker", f)
 	}
 	var u WorkerUpdate
-	if !jsonx.Equal(old.Attributes, cur.Attributes) {
-		u.Attributes = cur.Attributes
-		if u.Attributes == nil {
-			u.Attributes = map[string]any{}
-		}
-	}
+	u.Attributes = changedObject(old.Attributes, cur.Attributes)
 	if old.ActivitySID != cur.ActivitySID {
 		u.ActivitySID = cur.ActivitySID
 	}
