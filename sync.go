@@ -589,3 +589,30 @@ func (s SyncService) DeleteMapItemIf(ctx context.Context, m, key, etag string) e
 	p, err := s.mapItemPath(m, key)
 	return syncDelete(ctx, s.c, p, err, etag, true)
 }
+
+// SyncAPI is the set of calls a [SyncService] offers, for substituting a
+// stub in unit tests (see [TaskAPI]).
+type SyncAPI interface {
+	FetchDocument(ctx context.Context, doc string) (*Document, error)
+	CreateDocument(ctx context.Context, uniqueName string, w SyncWrite) (*Document, error)
+	ListDocuments(ctx context.Context, p *SyncListParams) iter.Seq2[*Document, error]
+	UpdateDocument(ctx context.Context, doc string, mutate func(*Document) error, opts ...UpdateOption) (*Document, error)
+	UpdateDocumentIf(ctx context.Context, doc, etag string, w SyncWrite) (*Document, error)
+	DeleteDocument(ctx context.Context, doc string) error
+	FetchListItem(ctx context.Context, list string, index int) (*ListItem, error)
+	CreateListItem(ctx context.Context, list string, w SyncWrite) (*ListItem, error)
+	ListListItems(ctx context.Context, list string, p *SyncListParams) iter.Seq2[*ListItem, error]
+	UpdateListItem(ctx context.Context, list string, index int, mutate func(*ListItem) error, opts ...UpdateOption) (*ListItem, error)
+	UpdateListItemIf(ctx context.Context, list string, index int, etag string, w SyncWrite) (*ListItem, error)
+	DeleteListItem(ctx context.Context, list string, index int) error
+	DeleteListItemIf(ctx context.Context, list string, index int, etag string) error
+	FetchMapItem(ctx context.Context, m, key string) (*MapItem, error)
+	CreateMapItem(ctx context.Context, m, key string, w SyncWrite) (*MapItem, error)
+	ListMapItems(ctx context.Context, m string, p *SyncListParams) iter.Seq2[*MapItem, error]
+	UpdateMapItem(ctx context.Context, m, key string, mutate func(*MapItem) error, opts ...UpdateOption) (*MapItem, error)
+	UpdateMapItemIf(ctx context.Context, m, key, etag string, w SyncWrite) (*MapItem, error)
+	DeleteMapItem(ctx context.Context, m, key string) error
+	DeleteMapItemIf(ctx context.Context, m, key, etag string) error
+}
+
+var _ SyncAPI = SyncService{}

@@ -333,3 +333,26 @@ func (w Workspace) DeleteWorkerIf(ctx context.Context, sid, etag string) error {
 	}
 	return deleteOnce(ctx, w.c, productTaskRouter, p, etag)
 }
+
+// WorkerAPI is the set of Worker and reservation calls a [Workspace]
+// offers, for substituting a stub in unit tests (see [TaskAPI]).
+type WorkerAPI interface {
+	FetchWorker(ctx context.Context, sid string) (*Worker, error)
+	CreateWorker(ctx context.Context, p WorkerCreate) (*Worker, error)
+	ListWorkers(ctx context.Context, p *WorkerListParams) iter.Seq2[*Worker, error]
+	UpdateWorker(ctx context.Context, sid string, mutate WorkerMutator, opts ...UpdateOption) (*Worker, error)
+	UpdateWorkerIf(ctx context.Context, sid, etag string, u WorkerUpdate) (*Worker, error)
+	UpdateWorkerLastWriteWins(ctx context.Context, sid string, u WorkerUpdate) (*Worker, error)
+	DeleteWorker(ctx context.Context, sid string) error
+	DeleteWorkerIf(ctx context.Context, sid, etag string) error
+	FetchTaskReservation(ctx context.Context, taskSID, sid string) (*Reservation, error)
+	ListTaskReservations(ctx context.Context, taskSID string, p *ReservationListParams) iter.Seq2[*Reservation, error]
+	UpdateTaskReservation(ctx context.Context, taskSID, sid string, mutate ReservationMutator, opts ...UpdateOption) (*Reservation, error)
+	UpdateTaskReservationIf(ctx context.Context, taskSID, sid, etag string, u ReservationUpdate) (*Reservation, error)
+	FetchWorkerReservation(ctx context.Context, workerSID, sid string) (*Reservation, error)
+	ListWorkerReservations(ctx context.Context, workerSID string, p *ReservationListParams) iter.Seq2[*Reservation, error]
+	UpdateWorkerReservation(ctx context.Context, workerSID, sid string, mutate ReservationMutator, opts ...UpdateOption) (*Reservation, error)
+	UpdateWorkerReservationIf(ctx context.Context, workerSID, sid, etag string, u ReservationUpdate) (*Reservation, error)
+}
+
+var _ WorkerAPI = Workspace{}

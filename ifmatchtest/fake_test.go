@@ -392,3 +392,47 @@ func TestConcurrentIncrementUnderDropsNeverDoubleApplies(t *testing.T) {
 		t.Log("no ambiguous outcome this run")
 	}
 }
+
+// The httpmock flavour serves Workers and Sync too, with conflicts.
+func TestMockClientWorkersAndSync(t *testing.T) {
+	t.Parallel()
+	f := ifmatchtest.NewFake()
+	ws := f.AddWorkspace()
+	wk := f.AddWorker(ws, "w", map[string]any{"skills": []any{}})
+	svc := f.AddSyncService()
+	doc := f.AddDocument(svc, "cfg", map[string]any{"v": 1})
+	f.AddSyncMap(svc, "m")
+	f.AddMapItem(svc, "m", "k", map[string]any{"v": 1})
+	c, mt := f.MockClient(t)
+	raced := false
+	if _, err := c.Workspace(ws).UpdateWorker(ctxT(t), wk, func(w *ifmatch.Worker) error {
+		if !raced {
+			raced = true
+			f.Inject(ifmatchtest.Fault{Kind: ifmatchtest.Fail503, Method: "GET", Count: 1})
+		}
+		w.Attributes["skills"] = []any{"en"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SyncService(svc).UpdateDocument(ctxT(t), doc, func(d *ifmatch.Document) error {
+		d.Data["v"] = 2
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SyncService(svc).UpdateMapItemIf(ctxT(t), "m", "k", `"9"`, ifmatch.SyncWrite{Data: map[string]any{}}); !errors.Is(err, ifmatch.ErrPreconditionFailed) {
+		t.Fatalf("stale map item write: %v", err)
+	}
+	if d, rev, _ := f.SyncData(svc, "Documents", "", doc); d["v"] != json.Number("2") || rev != 1 {
+		t.Errorf("document %v rev %d", d, rev)
+	}
+	if a, _, _ := f.WorkerAttributes(ws, wk); len(a["skills"].([]any)) != 1 {
+		t.Errorf("worker %v", a)
+	}
+	// worker GET, POST; doc GET answered 503 (injected by the first
+	// mutator) and retried by the transport, GET, POST; map POST.
+	if n := mt.GetTotalCallCount(); n != 6 {
+		t.Errorf("%d calls, want 6", n)
+	}
+}
