@@ -48,6 +48,7 @@ func main() {
 	latency := flag.Duration("latency", 5*time.Millisecond, "simulated server latency per request")
 	faults := flag.Float64("faults", 0, "fraction of requests hit by an injected fault (0-0.5): 502/503/429 before commit, connection dropped after commit")
 	seed := flag.Uint64("seed", 1, "seed of the fault injection")
+	markers := flag.Bool("markers", true, "UpdateTask with commit markers, so that even under faults every increment's outcome is known")
 	flag.Parse()
 	if *writers < 1 || *k < 1 || *faults < 0 || *faults > 0.5 || *latency < 0 {
 		fmt.Fprintln(os.Stderr, "contention: need -writers >= 1, -k >= 1, 0 <= -faults <= 0.5, -latency >= 0")
@@ -65,7 +66,7 @@ func main() {
 				srv.Inject(ifmatchtest.Fault{Kind: kind, Rate: each, RetryAfter: 0})
 			}
 		}
-		results = append(results, run(srv, mode, *writers, *k))
+		results = append(results, run(srv, mode, *writers, *k, *markers))
 		srv.Close()
 	}
 	fmt.Fprint(os.Stderr, "\r\033[K")
@@ -87,7 +88,11 @@ func main() {
 		max(naive.ok-naive.final, 0), naive.ok)
 }
 
-func run(srv *ifmatchtest.Server, mode string, w, k int) result {
+func run(srv *ifmatchtest.Server, mode string, w, k int, markers bool) result {
+	var opts []ifmatch.UpdateOption
+	if markers {
+		opts = append(opts, ifmatch.CommitMarkers(""))
+	}
 	ws := srv.AddWorkspace()
 	sid := srv.AddTask(ws, map[string]any{"counter": 0})
 	r := result{name: mode, expected: w * k}
@@ -125,7 +130,7 @@ func run(srv *ifmatchtest.Server, mode string, w, k int) result {
 				if strings.HasPrefix(mode, "naive") {
 					err = naiveIncrement(ctx, task, sid)
 				} else {
-					_, err = task.UpdateTask(ctx, sid, increment)
+					_, err = task.UpdateTask(ctx, sid, increment, opts...)
 				}
 				d := time.Since(t0)
 				done.Add(1)
