@@ -43,6 +43,17 @@ type resourceOps[T any] struct {
 func newOps[T any](c *Client, product string, path []string, dec func([]byte, string) (*T, error),
 	clone func(*T) *T, diff func(old, cur *T) (url.Values, error), etag func(*T) *string,
 	obj func(*T) *map[string]any) *resourceOps[T] {
+	if obj != nil {
+		// Mutators always get a non-nil object to write into.
+		copyOf := clone
+		clone = func(v *T) *T {
+			c := copyOf(v)
+			if m := obj(c); *m == nil {
+				*m = map[string]any{}
+			}
+			return c
+		}
+	}
 	return &resourceOps[T]{
 		key: keyOf(path),
 		fetch: func(ctx context.Context) (*T, error) {

@@ -373,13 +373,7 @@ func syncUpdate[T any](ctx context.Context, c *Client, r syncRes[T], path []stri
 	if err != nil {
 		return nil, err
 	}
-	ops := newOps(c, productSync, path, r.dec, func(v *T) *T {
-		cp := r.clone(v)
-		if d := r.data(cp); *d == nil {
-			*d = map[string]any{}
-		}
-		return cp
-	}, diffData(r.kind, func(v *T) map[string]any { return *r.data(v) }), r.etag, r.data)
+	ops := newOps(c, productSync, path, r.dec, r.clone, diffData(r.kind, func(v *T) map[string]any { return *r.data(v) }), r.etag, r.data)
 	return runUpdate(ctx, c, ops, mutate, opts)
 }
 

@@ -401,13 +401,7 @@ func (w Workspace) UpdateTask(ctx context.Context, sid string, mutate TaskMutato
 	if err != nil {
 		return nil, err
 	}
-	ops := newOps(w.c, productTaskRouter, p, decodeTask, func(t *Task) *Task {
-		c := t.Clone()
-		if c.Attributes == nil {
-			c.Attributes = map[string]any{}
-		}
-		return c
-	}, diffTask, func(t *Task) *string { return &t.ETag }, func(t *Task) *map[string]any { return &t.Attributes })
+	ops := newOps(w.c, productTaskRouter, p, decodeTask, (*Task).Clone, diffTask, func(t *Task) *string { return &t.ETag }, func(t *Task) *map[string]any { return &t.Attributes })
 	return runUpdate(ctx, w.c, ops, mutate, opts)
 }
 

@@ -276,13 +276,7 @@ func (w Workspace) UpdateWorker(ctx context.Context, sid string, mutate WorkerMu
 	if err != nil {
 		return nil, err
 	}
-	ops := newOps(w.c, productTaskRouter, p, decodeWorker, func(wk *Worker) *Worker {
-		c := wk.Clone()
-		if c.Attributes == nil {
-			c.Attributes = map[string]any{}
-		}
-		return c
-	}, diffWorker, func(wk *Worker) *string { return &wk.ETag }, func(wk *Worker) *map[string]any { return &wk.Attributes })
+	ops := newOps(w.c, productTaskRouter, p, decodeWorker, (*Worker).Clone, diffWorker, func(wk *Worker) *string { return &wk.ETag }, func(wk *Worker) *map[string]any { return &wk.Attributes })
 	return runUpdate(ctx, w.c, ops, mutate, opts)
 }
 
