@@ -75,6 +75,11 @@ func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate
 			return memberResult[T](m)
 		case <-m.lead:
 		case <-ctx.Done():
+			select {
+			case <-m.done: // finished as the context ended: the result is known
+				return memberResult[T](m)
+			default:
+			}
 			co.mu.Lock()
 			queued := q.remove(m)
 			select {
