@@ -535,10 +535,12 @@ type badResponseError struct {
 	Reason      string
 }
 
+// Error describes the unusable response.
 func (e *badResponseError) Error() string {
 	return fmt.Sprintf("ifmatch: %s %s: %d response unusable: %s", e.Method, e.URL, e.Status, e.Reason)
 }
 
+// Unwrap returns [ErrBadResponse].
 func (e *badResponseError) Unwrap() error { return ErrBadResponse }
 
 // transportError reports a request that got no HTTP answer.
@@ -548,10 +550,12 @@ type transportError struct {
 	NotSent     bool // the connection was never established: the server saw nothing
 }
 
+// Error describes the failed request.
 func (e *transportError) Error() string {
 	return fmt.Sprintf("ifmatch: %s %s: %v", e.Method, e.URL, e.Err)
 }
 
+// Unwrap returns the transport's error.
 func (e *transportError) Unwrap() error { return e.Err }
 
 // redactURL keeps scheme, host and path: no user info, no query.

@@ -23,7 +23,10 @@ type recorder struct {
 	body   []byte
 }
 
+// Header returns the recorded header map.
 func (r *recorder) Header() http.Header { return r.header }
+
+// Write records body bytes.
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = 200
@@ -31,6 +34,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 	r.body = append(r.body, b...)
 	return len(b), nil
 }
+// WriteHeader records the status.
 func (r *recorder) WriteHeader(s int) {
 	if r.status == 0 {
 		r.status = s
