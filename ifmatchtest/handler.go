@@ -34,6 +34,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 	r.body = append(r.body, b...)
 	return len(b), nil
 }
+
 // WriteHeader records the status.
 func (r *recorder) WriteHeader(s int) {
 	if r.status == 0 {
