@@ -100,10 +100,29 @@ func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate
 	batch := q.queue
 	q.queue = nil
 	co.mu.Unlock()
-	runRound(c, ops, batch)
-	co.mu.Lock()
-	co.handOff(key, q)
-	co.mu.Unlock()
+	finish := func() {
+		runRound(c, ops, batch)
+		co.mu.Lock()
+		co.handOff(key, q)
+		co.mu.Unlock()
+	}
+	if len(batch) == 1 {
+		finish() // alone: the loop runs on this caller's context
+		return memberResult[T](m)
+	}
+	// A round for several callers outlives any one of them: run it apart,
+	// so that this caller, too, can leave when its context ends.
+	go finish()
+	select {
+	case <-m.done:
+	case <-ctx.Done():
+		select {
+		case <-m.done:
+		default:
+			m.withdrawn.Store(true)
+			return nil, "", &OutcomeUnknownError{Cause: ctx.Err()}
+		}
+	}
 	return memberResult[T](m)
 }
 
@@ -179,7 +198,7 @@ func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
 				continue
 			}
 			before := ops.clone(t)
-			err := m.fn.(func(*T) error)(t)
+			err := applyMutator(m.fn.(func(*T) error), t)
 			if err == nil {
 				var form map[string][]string
 				form, err = ops.diff(before, t)
@@ -213,6 +232,18 @@ func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
 		}
 		close(m.done)
 	}
+}
+
+// applyMutator runs one caller's mutator inside a shared round; a panic
+// becomes that caller's error instead of taking the round (and the process)
+// down from another goroutine.
+func applyMutator[T any](fn func(*T) error, t *T) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("mutator panicked: %v", r)
+		}
+	}()
+	return fn(t)
 }
 
 // normalize re-decodes a JSON object, so numbers become json.Number again.

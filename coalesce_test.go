@@ -74,19 +74,20 @@ type blockingTask struct {
 	inFlight chan struct{}
 	release  chan struct{}
 	posts    int
+	blockAt  int // which POST (from 1) waits for release
 }
 
 func newBlockingTask() *blockingTask {
-	return &blockingTask{attrs: map[string]any{}, inFlight: make(chan struct{}), release: make(chan struct{})}
+	return &blockingTask{attrs: map[string]any{}, inFlight: make(chan struct{}), release: make(chan struct{}), blockAt: 1}
 }
 
 func (b *blockingTask) respond(r *http.Request) (*http.Response, error) {
 	b.mu.Lock()
 	if r.Method == http.MethodPost {
 		b.posts++
-		first := b.posts == 1
+		block := b.posts == b.blockAt
 		b.mu.Unlock()
-		if first {
+		if block {
 			close(b.inFlight)
 			<-b.release
 		}
@@ -218,5 +219,48 @@ func TestAloneAndCustomBackoffDoNotCoalesce(t *testing.T) {
 	}
 	if err := <-queued; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A caller whose context ends while its round's write is in flight returns
+// at once with ErrOutcomeUnknown: its change was sent and may land (here it
+// does). The other callers of the round get their results.
+func TestCoalescedCancelDuringRound(t *testing.T) {
+	t.Parallel()
+	c, m := setupCoalescing(t)
+	b := newBlockingTask()
+	b.blockAt = 2
+	first, aPosting := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	m.on("GET", taskURL, b.respond)
+	m.on("POST", taskURL, func(r *http.Request) (*http.Response, error) {
+		once.Do(func() { close(aPosting); <-first }) // hold round 1 until B and C queue
+		return b.respond(r)
+	})
+	ws := c.Workspace(testWS)
+	aDone := make(chan error, 1)
+	go func() { _, err := ws.UpdateTask(ctxT(t), testTask, set("a")); aDone <- err }()
+	<-aPosting // A leads round 1
+	bDone, cDone := make(chan error, 1), make(chan error, 1)
+	cCtx, cCancel := context.WithCancel(ctxT(t))
+	go func() { _, err := ws.UpdateTask(ctxT(t), testTask, set("b")); bDone <- err }()
+	go func() { _, err := ws.UpdateTask(cCtx, testTask, set("c")); cDone <- err }()
+	waitQueued(t, c, 2)
+	close(first)
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	<-b.inFlight // round 2 (B and C) is writing
+	cCancel()
+	err := <-cDone
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, ifmatch.ErrOutcomeUnknown) {
+		t.Fatalf("C: err = %v, want ErrOutcomeUnknown and context.Canceled", err)
+	}
+	close(b.release)
+	if err := <-bDone; err != nil {
+		t.Fatalf("B: %v", err)
+	}
+	if b.attrs["c"] != true || b.attrs["b"] != true || b.posts != 2 {
+		t.Errorf("posts %d state %v: B and C went out in one write", b.posts, b.attrs)
 	}
 }
