@@ -364,7 +364,7 @@ func FreshRead() UpdateOption { return func(u *updateConfig) { u.noCache = true 
 // conflictBackoff is the default conflict backoff. Its bound starts at the
 // largest of the configured initial wait, two observed round trips, and the
 // level this Client remembers for the resource from earlier calls; it grows
-// fourfold per conflict, capped at 128 round trips and at max; each wait is
+// eightfold per conflict, capped at 128 round trips and at max; each wait is
 // drawn with equal jitter. Scaling to the RTT keeps writers on a slow link
 // from retrying into each other and writers on a fast one from waiting for
 // nothing; the remembered level spreads writers that keep colliding out at
@@ -378,11 +378,11 @@ type conflictBackoff struct {
 }
 
 // Tuning of the default conflict backoff, chosen with bench/ (see
-// BENCHMARKS.md): the bound grows fourfold per conflict, is capped at 128
+// BENCHMARKS.md): the bound grows eightfold per conflict, is capped at 128
 // observed round trips (and at the configured maximum), and the wait is
 // drawn with equal jitter (half fixed, half random).
 const (
-	conflictGrowth = 4
+	conflictGrowth = 8
 	conflictCapRTT = 128
 )
 
