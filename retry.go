@@ -324,8 +324,10 @@ func Backoff(factory func() backoff.BackOff) UpdateOption {
 // change already there. Without it, such a case ends in [ErrOutcomeUnknown].
 func Idempotent() UpdateOption { return func(u *updateConfig) { u.idempotent = true } }
 
-// OnAttempt calls fn after every conditional write of the loop, from the
-// calling goroutine, for metrics (for example, counting conflicts).
+// OnAttempt calls fn after every conditional write of the loop, for metrics
+// (for example, counting conflicts). It runs on the goroutine running the
+// loop: the caller's own, or, for a coalesced round of several callers, the
+// round's; in a round it sees the round's writes. fn must be safe for that.
 func OnAttempt(fn func(AttemptInfo)) UpdateOption { return func(u *updateConfig) { u.observer = fn } }
 
 // ReportResult stores in *r whether the call wrote anything ([Updated]) or

@@ -612,3 +612,30 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdateOptionsValidated(t *testing.T) {
+	t.Parallel()
+	c, m := setup(t)
+	for name, opt := range map[string]ifmatch.UpdateOption{
+		"MaxAttempts(0)":       ifmatch.MaxAttempts(0),
+		"MaxElapsed(0)":        ifmatch.MaxElapsed(0),
+		"BackoffBounds(2s,1s)": ifmatch.BackoffBounds(2*time.Second, time.Second),
+	} {
+		_, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, setFoo("x"), opt)
+		if !errors.Is(err, ifmatch.ErrInvalidArgument) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	if _, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, nil); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+		t.Errorf("nil mutator: %v", err)
+	}
+	if n := len(m.log()); n != 0 {
+		t.Errorf("%d requests sent for invalid options", n)
+	}
+	if _, err := ifmatch.NewClient(testAccount, "tok", ifmatch.WithUpdateDefaults(ifmatch.MaxAttempts(-1))); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+		t.Errorf("invalid client default accepted: %v", err)
+	}
+	if _, err := ifmatch.NewClient(testAccount, "tok", ifmatch.WithTransportRetry(-1, 0, 0)); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+		t.Errorf("invalid transport retry accepted: %v", err)
+	}
+}
