@@ -80,8 +80,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 		case Slow:
 			time.Sleep(ft.Latency)
 		case Stall:
+			logStatus(0) // logged on arrival: the client sees no answer at all
 			<-r.Context().Done()
-			logStatus(0)
 			return errDropped
 		case Fail500, Fail502, Fail503, RateLimit:
 			code, _ := strconv.Atoi(string(ft.Kind))
