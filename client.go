@@ -623,11 +623,23 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 			u = nil
 			if next := str(meta.NextPageURL); next != "" {
 				nu, err := url.Parse(next)
-				if err != nil || nu.Host != base.Host || nu.Scheme != base.Scheme {
-					bad("next_page_url points to another host")
+				if err != nil {
+					bad("next_page_url is not a URL")
 					return
 				}
-				u = nu
+				// Only the path and query of the next page are taken, on
+				// our own base URL: through a proxy (WithBaseURL) Twilio's
+				// absolute links name its own host, and credentials must
+				// never follow a link to any other.
+				pu := c.productURL(r.product)
+				pu.Path += nu.Path
+				if nu.RawPath != "" {
+					pu.RawPath = pu.EscapedPath() + nu.RawPath
+				} else {
+					pu.RawPath = ""
+				}
+				pu.RawQuery = nu.RawQuery
+				u = &pu
 			}
 		}
 	}

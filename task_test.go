@@ -639,3 +639,37 @@ func TestUpdateOptionsValidated(t *testing.T) {
 		t.Errorf("invalid transport retry accepted: %v", err)
 	}
 }
+
+// Next-page links are followed on the client's own base URL (a proxy here),
+// whatever host Twilio's absolute link names; a hostile link cannot take the
+// credentials elsewhere.
+func TestListFollowsNextPageOnOwnBase(t *testing.T) {
+	t.Parallel()
+	c, m := setup(t)
+	listURL := testBase + "/v1/Workspaces/" + testWS + "/Tasks"
+	page := func(next string) httpmock.Responder {
+		body := fmt.Sprintf(`{"tasks":[%s],"meta":{"key":"tasks","next_page_url":%s}}`, taskBody(`{}`, 0), next)
+		return httpmock.NewStringResponder(200, body)
+	}
+	m.on("GET", listURL+"?PageSize=1", page(`"https://taskrouter.twilio.com/v1/Workspaces/`+testWS+`/Tasks?PageSize=1&Page=1"`))
+	m.on("GET", listURL+"?Page=1&PageSize=1", page(`"https://evil.invalid/v1/Workspaces/`+testWS+`/Tasks?PageSize=1&Page=2"`))
+	m.on("GET", listURL+"?Page=2&PageSize=1", page(`null`))
+	n := 0
+	for tk, err := range c.Workspace(testWS).ListTasks(ctxT(t), &ifmatch.TaskListParams{PageSize: 1}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tk.SID != testTask || tk.ETag != "" {
+			t.Fatalf("listed %+v", tk)
+		}
+		n++
+	}
+	if n != 3 {
+		t.Fatalf("listed %d tasks over 3 pages", n)
+	}
+	for _, r := range m.log() {
+		if !strings.HasPrefix(r.Path, "/prefix/v1/") {
+			t.Errorf("request left the base: %s", r.Path)
+		}
+	}
+}
