@@ -367,6 +367,7 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 			if cur, err = refetch(); err != nil {
 				return nil, "", err
 			}
+			cb.observeProgress(versionGap(etag, *ops.etag(cur)))
 			continue
 
 		case ambiguousWrite(err):
@@ -413,6 +414,16 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 			return nil, "", err
 		}
 	}
+}
+
+// versionGap returns b-a for Twilio's integer versions, 0 when either is opaque.
+func versionGap(a, b string) int64 {
+	va, err1 := strconv.ParseInt(strings.Trim(a, `"`), 10, 64)
+	vb, err2 := strconv.ParseInt(strings.Trim(b, `"`), 10, 64)
+	if err1 != nil || err2 != nil || vb < va {
+		return 0
+	}
+	return vb - va
 }
 
 // readBackTries bounds the reads that settle a write whose answer was lost

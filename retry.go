@@ -366,8 +366,9 @@ func FreshRead() UpdateOption { return func(u *updateConfig) { u.noCache = true 
 // conflictBackoff is the default conflict backoff. Its bound starts at the
 // largest of the configured initial wait, two observed round trips, and the
 // level this Client remembers for the resource from earlier calls; it grows
-// eightfold per conflict, capped at 128 round trips and at max; each wait is
-// drawn with equal jitter. Scaling to the RTT keeps writers on a slow link
+// eightfold per conflict and rises with the writes seen landing meanwhile,
+// capped at 128 round trips and at max; each wait is drawn with equal
+// jitter. Scaling to the RTT keeps writers on a slow link
 // from retrying into each other and writers on a fast one from waiting for
 // nothing; the remembered level spreads writers that keep colliding out at
 // once, and decays by half with each success.
@@ -380,13 +381,29 @@ type conflictBackoff struct {
 }
 
 // Tuning of the default conflict backoff, chosen with bench/ (see
-// BENCHMARKS.md): the bound grows eightfold per conflict, is capped at 128
-// observed round trips (and at the configured maximum), and the wait is
-// drawn with equal jitter (half fixed, half random).
+// BENCHMARKS.md): the bound grows eightfold per conflict, is raised to four
+// round trips per write that landed since the call's read (see
+// observeProgress), is capped at 128 observed round trips (and at the
+// configured maximum), and the wait is drawn with equal jitter (half fixed,
+// half random).
 const (
 	conflictGrowth = 8
 	conflictCapRTT = 128
+	progressRTT    = 4
 )
+
+// observeProgress raises the bound after a conflict to what the resource's
+// progress shows: n writes landed between this call's read and its re-read
+// (Twilio's versions are integers), so about n writers are at work; a next
+// wait shorter than n·progressRTT round trips would most likely collide.
+func (b *conflictBackoff) observeProgress(n int64) {
+	if n <= 1 || b.rtt <= 0 {
+		return
+	}
+	if want := time.Duration(n) * progressRTT * b.rtt; want > b.bound {
+		b.bound = min(want, b.max, conflictCapRTT*b.rtt)
+	}
+}
 
 // remember returns the level to keep for the next call: after a success,
 // half the bound reached (forgotten once it falls below the initial bound);

@@ -238,3 +238,33 @@ func TestConflictBackoffScalesWithRTT(t *testing.T) {
 		t.Errorf("bound %s never reached max", last)
 	}
 }
+
+func TestObserveProgress(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		a, b string
+		want int64
+	}{{`"3"`, `"7"`, 4}, {`3`, `"4"`, 1}, {`"7"`, `"3"`, 0}, {`W/"1"`, `"2"`, 0}, {`abc`, `def`, 0}} {
+		if got := versionGap(tc.a, tc.b); got != tc.want {
+			t.Errorf("versionGap(%s, %s) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+	b := &conflictBackoff{initial: time.Millisecond, max: time.Second, rtt: 2 * time.Millisecond, bound: 5 * time.Millisecond}
+	b.observeProgress(1) // only the write that beat us: no change
+	if b.bound != 5*time.Millisecond {
+		t.Fatalf("bound %s after one write", b.bound)
+	}
+	b.observeProgress(10) // ten writers got in: about ten of their round trips
+	if b.bound != 10*progressRTT*2*time.Millisecond {
+		t.Fatalf("bound %s after ten writes", b.bound)
+	}
+	b.observeProgress(1000)
+	if b.bound != conflictCapRTT*2*time.Millisecond {
+		t.Fatalf("bound %s not capped at %d round trips", b.bound, conflictCapRTT)
+	}
+	small := &conflictBackoff{max: 3 * time.Millisecond, rtt: time.Millisecond}
+	small.observeProgress(100)
+	if small.bound != 3*time.Millisecond {
+		t.Fatalf("bound %s above the configured max", small.bound)
+	}
+}
