@@ -63,7 +63,8 @@ func (m *mock) record(r httpmock.Responder) httpmock.Responder {
 	return func(req *http.Request) (*http.Response, error) {
 		var body string
 		if req.Body != nil {
-			body = readAll(req)
+			b, _ := io.ReadAll(req.Body)
+			body = string(b)
 			req.Body = io.NopCloser(strings.NewReader(body)) // leave it for the responder
 		}
 		m.mu.Lock()
@@ -72,19 +73,6 @@ func (m *mock) record(r httpmock.Responder) httpmock.Responder {
 		m.mu.Unlock()
 		return r(req)
 	}
-}
-
-func readAll(req *http.Request) string {
-	var sb strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := req.Body.Read(buf)
-		sb.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return sb.String()
 }
 
 // on registers a responder (with request logging) for method and URL.
@@ -153,18 +141,6 @@ func form(t *testing.T, body string) url.Values {
 		t.Fatalf("body %q: %v", body, err)
 	}
 	return v
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // ctxT is the test's context, cancelled when the test ends (t.Context needs

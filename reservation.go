@@ -7,6 +7,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -154,7 +155,7 @@ func (u *ReservationUpdate) form() (url.Values, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !contains(reservationParams, k) {
+		if !slices.Contains(reservationParams, k) {
 			return nil, fmt.Errorf("%w: %q is not a form field of a reservation update", ErrInvalidArgument, truncate(k))
 		}
 		f[k] = append([]string(nil), u.Params[k]...)
@@ -180,15 +181,6 @@ func (u *ReservationUpdate) form() (url.Values, error) {
 		return nil, fmt.Errorf("%w: ReservationUpdate sets no field", ErrInvalidArgument)
 	}
 	return f, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func diffReservation(old, cur *Reservation) (url.Values, error) {

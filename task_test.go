@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -42,7 +43,7 @@ func TestUpdateTaskConflictOnceThenSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := m.seq(), []string{"GET", `POST "0"`, "GET", `POST "1"`}; !equalStrings(got, want) {
+	if got, want := m.seq(), []string{"GET", `POST "0"`, "GET", `POST "1"`}; !slices.Equal(got, want) {
 		t.Fatalf("requests = %q, want %q", got, want)
 	}
 	if runs != 2 {
@@ -77,7 +78,7 @@ func TestUpdateTaskNoChangeNoPost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := m.seq(); !equalStrings(got, []string{"GET"}) {
+	if got := m.seq(); !slices.Equal(got, []string{"GET"}) {
 		t.Fatalf("requests = %q, want only a GET", got)
 	}
 	if res != ifmatch.Unchanged || task.ETag != `"4"` {
@@ -263,7 +264,7 @@ func TestUpdateTaskNotRetriedErrors(t *testing.T) {
 			if !tc.onGet {
 				want = append(want, `POST "0"`)
 			}
-			if got := m.seq(); !equalStrings(got, want) {
+			if got := m.seq(); !slices.Equal(got, want) {
 				t.Errorf("requests = %q, want %q (no retry)", got, want)
 			}
 		})
@@ -282,7 +283,7 @@ func TestUpdateTaskAmbiguousPostSameETagRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := m.seq(), []string{"GET", `POST "3"`, "GET", `POST "3"`}; !equalStrings(got, want) {
+	if got, want := m.seq(), []string{"GET", `POST "3"`, "GET", `POST "3"`}; !slices.Equal(got, want) {
 		t.Fatalf("requests = %q, want %q", got, want)
 	}
 	if task.ETag != `"4"` {
@@ -306,7 +307,7 @@ func TestUpdateTaskAmbiguousPostETagChanged(t *testing.T) {
 				opts = append(opts, ifmatch.Idempotent())
 			}
 			task, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, setFoo("x"), opts...)
-			if got, want := m.seq(), []string{"GET", `POST "3"`, "GET"}; !equalStrings(got, want) {
+			if got, want := m.seq(), []string{"GET", `POST "3"`, "GET"}; !slices.Equal(got, want) {
 				t.Fatalf("requests = %q, want %q (a POST is never blindly retried)", got, want)
 			}
 			if !idempotent {
@@ -339,7 +340,7 @@ func TestUpdateTaskAmbiguousThen412IsUnknown(t *testing.T) {
 	if !errors.Is(err, ifmatch.ErrOutcomeUnknown) || !errors.Is(err, ifmatch.ErrPreconditionFailed) {
 		t.Fatalf("err = %v, want ErrOutcomeUnknown wrapping the 412", err)
 	}
-	if got, want := m.seq(), []string{"GET", `POST "3"`, "GET", `POST "3"`}; !equalStrings(got, want) {
+	if got, want := m.seq(), []string{"GET", `POST "3"`, "GET", `POST "3"`}; !slices.Equal(got, want) {
 		t.Fatalf("requests = %q, want %q", got, want)
 	}
 }
@@ -354,7 +355,7 @@ func TestUpdateTaskCommittedButBodyUnusable(t *testing.T) {
 	if err != nil || task.ETag != `"1"` || res != ifmatch.Updated {
 		t.Fatalf("task %+v err %v res %q: a 2xx write landed; the loop must read back, not retry", task, err, res)
 	}
-	if got, want := m.seq(), []string{"GET", `POST "0"`, "GET"}; !equalStrings(got, want) {
+	if got, want := m.seq(), []string{"GET", `POST "0"`, "GET"}; !slices.Equal(got, want) {
 		t.Fatalf("requests = %q, want %q", got, want)
 	}
 }
@@ -551,7 +552,7 @@ func TestETagCacheSkipsGET(t *testing.T) {
 	if _, err := ws.UpdateTask(ctxT(t), testTask, setFoo("b")); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := m.seq(), []string{"GET", `POST "0"`, `POST "1"`}; !equalStrings(got, want) {
+	if got, want := m.seq(), []string{"GET", `POST "0"`, `POST "1"`}; !slices.Equal(got, want) {
 		t.Fatalf("requests = %q, want %q", got, want)
 	}
 	// A no-op against the cached copy is confirmed with the server.
@@ -561,7 +562,7 @@ func TestETagCacheSkipsGET(t *testing.T) {
 	}
 	// The server's copy differs from the cached one (another writer reset
 	// it): the confirming GET finds that out and the change is written.
-	if got, want := m.seq(), []string{"GET", `POST "0"`, `POST "1"`, "GET", `POST "0"`}; !equalStrings(got, want) {
+	if got, want := m.seq(), []string{"GET", `POST "0"`, `POST "1"`, "GET", `POST "0"`}; !slices.Equal(got, want) {
 		t.Fatalf("requests = %q, want %q", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -416,7 +417,7 @@ func (f *Fake) listTasks(w http.ResponseWriter, r *http.Request, ws string) {
 	}
 	var all []*taskRec
 	for _, t := range f.tasks {
-		if t.ws != ws || len(q["AssignmentStatus"]) > 0 && !contains(q["AssignmentStatus"], t.status) {
+		if t.ws != ws || len(q["AssignmentStatus"]) > 0 && !slices.Contains(q["AssignmentStatus"], t.status) {
 			continue
 		}
 		if v := q.Get("Priority"); v != "" && v != strconv.Itoa(t.priority) {
@@ -440,13 +441,4 @@ func toMap(v any) map[string]any {
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	return m
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package ifmatchtest
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 )
@@ -106,7 +107,7 @@ func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent s
 		writeJSON(w, http.StatusOK, rv.version, f.resvJSON(rv, fromWorker))
 	case http.MethodPost:
 		if to := r.PostForm.Get("ReservationStatus"); to != "" {
-			if !contains(resvMoves[rv.status], to) {
+			if !slices.Contains(resvMoves[rv.status], to) {
 				writeError(w, http.StatusBadRequest, 20001, "ReservationStatus cannot move from "+rv.status+" to "+to)
 				return
 			}
