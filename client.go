@@ -47,9 +47,9 @@ type Client struct {
 	logger     *slog.Logger
 	rc         *retryablehttp.Client
 	defaults   updateConfig
-	cache      *etagCache
+	cache      *boundedMap[any] // resource path → this client's last written version; nil when off
 	co         *coalescer
-	levels     *contention
+	levels     *boundedMap[time.Duration] // resource path → remembered conflict backoff level
 }
 
 // Option configures a [Client] at construction.
@@ -259,12 +259,12 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	if !cfg.noCache {
-		c.cache = newETagCache(4096)
+		c.cache = newBoundedMap[any](4096)
 	}
 	if !cfg.noCoalesce {
 		c.co = &coalescer{groups: map[string]*roundQueue{}}
 	}
-	c.levels = newContention()
+	c.levels = newBoundedMap[time.Duration](4096)
 	c.rc = newTransport(cfg)
 	return c, nil
 }

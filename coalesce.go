@@ -10,9 +10,8 @@ import (
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
 )
 
-// This file holds the two things a Client remembers between update calls,
-// beside its ETag cache: the round queues that coalesce concurrent updates
-// of one resource (group commit), and the contention level of each resource.
+// This file holds the round queues that coalesce concurrent updates of one
+// resource through one Client (group commit).
 
 // coalescer groups concurrent update calls on one resource through one
 // Client: while a round (one run of the update loop) is in flight, later
@@ -276,43 +275,4 @@ func latestDeadline(batch []*member) (time.Time, bool) {
 		}
 	}
 	return latest, true
-}
-
-// contention remembers, per resource, the conflict backoff bound a Client's
-// last update of it ended with, so the next update starts from there rather
-// than from scratch: writers that keep colliding spread out at once, and the
-// level decays as updates succeed.
-type contention struct {
-	mu sync.Mutex
-	m  map[string]time.Duration
-}
-
-func newContention() *contention { return &contention{m: map[string]time.Duration{}} }
-
-func (c *contention) get(key string) time.Duration {
-	if c == nil {
-		return 0
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[key]
-}
-
-func (c *contention) put(key string, d time.Duration) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d <= 0 {
-		delete(c.m, key)
-		return
-	}
-	if _, ok := c.m[key]; !ok && len(c.m) >= 4096 {
-		for k := range c.m {
-			delete(c.m, k)
-			break
-		}
-	}
-	c.m[key] = d
 }

@@ -150,8 +150,15 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 // round of callers, see coalesce).
 func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate func(*T) error, cfg updateConfig) (*T, OperationResult, error) {
 	var b backoff.BackOff
-	cb := &conflictBackoff{initial: cfg.initial, max: cfg.maxInterval, start: c.levels.get(ops.key)}
-	defer func() { c.levels.put(ops.key, cb.remember()) }()
+	level, _ := c.levels.get(ops.key)
+	cb := &conflictBackoff{initial: cfg.initial, max: cfg.maxInterval, start: level}
+	defer func() {
+		if l := cb.remember(); l > 0 {
+			c.levels.put(ops.key, l)
+		} else {
+			c.levels.drop(ops.key)
+		}
+	}()
 	if cfg.newBackoff != nil {
 		b = cfg.newBackoff()
 	}
@@ -555,25 +562,28 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// etagCache remembers, per resource path, the version this client wrote last,
-// so the next update of it can skip the GET. Bounded: when full, an arbitrary
-// entry goes.
-type etagCache struct {
+// boundedMap is a mutex-guarded map of at most max entries, keyed by
+// resource path; when full, an arbitrary entry goes. A Client keeps two: the
+// ETag cache (the version it wrote last of each resource, so the next update
+// can skip the GET) and the contention level of each resource.
+type boundedMap[V any] struct {
 	mu  sync.Mutex
 	max int
-	m   map[string]any
+	m   map[string]V
 }
 
-func newETagCache(max int) *etagCache { return &etagCache{max: max, m: make(map[string]any)} }
+func newBoundedMap[V any](max int) *boundedMap[V] {
+	return &boundedMap[V]{max: max, m: make(map[string]V)}
+}
 
-func (c *etagCache) get(k string) (any, bool) {
+func (c *boundedMap[V]) get(k string) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.m[k]
 	return v, ok
 }
 
-func (c *etagCache) put(k string, v any) {
+func (c *boundedMap[V]) put(k string, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
@@ -585,7 +595,7 @@ func (c *etagCache) put(k string, v any) {
 	c.m[k] = v
 }
 
-func (c *etagCache) drop(k string) {
+func (c *boundedMap[V]) drop(k string) {
 	c.mu.Lock()
 	delete(c.m, k)
 	c.mu.Unlock()
