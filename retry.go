@@ -34,7 +34,8 @@ type reqState struct {
 	method   string
 	url      string
 	attempts int
-	last     error // the last failure seen, for joining with a context error
+	lastResp *http.Response // the response of the attempt counted last
+	last     error          // the last failure seen, for joining with a context error
 }
 
 // newTransport builds the retrying transport around a copy of the caller's
@@ -109,7 +110,12 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if st == nil {
 		st = &reqState{method: http.MethodGet}
 	}
-	st.attempts++
+	// retryablehttp asks twice about one response when a response handler
+	// is set (before and after it reads the body): count the attempt once.
+	if resp == nil || resp != st.lastResp {
+		st.attempts++
+	}
+	st.lastResp = resp
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, ctxErr
 	}

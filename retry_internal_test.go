@@ -268,3 +268,18 @@ func TestObserveProgress(t *testing.T) {
 		t.Fatalf("bound %s above the configured max", small.bound)
 	}
 }
+
+func TestCheckRetryCountsEachAttemptOnce(t *testing.T) {
+	t.Parallel()
+	st := &reqState{method: "GET"}
+	ctx := context.WithValue(context.Background(), stateKey{}, st)
+	r1 := &http.Response{StatusCode: 200, Header: http.Header{}}
+	checkRetry(ctx, r1, nil)
+	checkRetry(ctx, r1, errors.New("body broke")) // the same attempt, after its body was read
+	r2 := &http.Response{StatusCode: 200, Header: http.Header{}}
+	checkRetry(ctx, r2, nil)
+	checkRetry(ctx, nil, errors.New("reset"))
+	if st.attempts != 3 {
+		t.Fatalf("attempts = %d, want 3", st.attempts)
+	}
+}
