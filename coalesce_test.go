@@ -112,18 +112,25 @@ func setupCoalescing(t *testing.T) (*ifmatch.Client, *mock) {
 	return setup(t, ifmatch.WithUpdateDefaults(ifmatch.Backoff(nil), ifmatch.BackoffBounds(0, 0)))
 }
 
-func TestCoalescingQueueSemantics(t *testing.T) {
-	t.Parallel()
+// blockedRound starts caller A on a coalescing client and returns once A's
+// round is blocked in its POST (until b.release is closed).
+func blockedRound(t *testing.T) (*ifmatch.Client, ifmatch.Workspace, *blockingTask, chan error) {
+	t.Helper()
 	c, m := setupCoalescing(t)
 	b := newBlockingTask()
 	m.on("GET", taskURL, b.respond)
 	m.on("POST", taskURL, b.respond)
 	ws := c.Workspace(testWS)
-
-	// A starts a round and blocks in its POST.
 	aDone := make(chan error, 1)
 	go func() { _, err := ws.UpdateTask(ctxT(t), testTask, set("a")); aDone <- err }()
 	<-b.inFlight
+	return c, ws, b, aDone
+}
+
+func TestCoalescingQueueSemantics(t *testing.T) {
+	t.Parallel()
+	// A starts a round and blocks in its POST.
+	c, ws, b, aDone := blockedRound(t)
 
 	// B, C, D and E queue behind it. B is cancelled while queued, C's
 	// mutator fails, D changes nothing, E changes something.
@@ -193,14 +200,7 @@ func waitQueued(t *testing.T, c *ifmatch.Client, n int) {
 
 func TestAloneAndCustomBackoffDoNotCoalesce(t *testing.T) {
 	t.Parallel()
-	c, m := setupCoalescing(t)
-	b := newBlockingTask()
-	m.on("GET", taskURL, b.respond)
-	m.on("POST", taskURL, b.respond)
-	ws := c.Workspace(testWS)
-	done := make(chan error, 1)
-	go func() { _, err := ws.UpdateTask(ctxT(t), testTask, set("a")); done <- err }()
-	<-b.inFlight
+	c, ws, b, done := blockedRound(t)
 	// While A's round is blocked, these complete: they did not queue.
 	if _, err := ws.UpdateTask(ctxT(t), testTask, set("b"), ifmatch.Alone()); err != nil {
 		t.Fatal(err)
