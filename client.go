@@ -426,7 +426,6 @@ type request struct {
 // response is a fully read API response.
 type response struct {
 	status int
-	header http.Header
 	body   []byte
 	etag   string
 }
@@ -511,7 +510,7 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 		return nil, te
 	}
 	defer resp.Body.Close()
-	out := &response{status: resp.StatusCode, header: resp.Header, etag: resp.Header.Get("ETag"), body: body2xx}
+	out := &response{status: resp.StatusCode, etag: resp.Header.Get("ETag"), body: body2xx}
 	c.log(ctx, slog.LevelDebug, "request", "method", r.method, "url", st.url, "status", resp.StatusCode,
 		"attempts", st.attempts, "duration", time.Since(start))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

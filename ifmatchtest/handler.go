@@ -428,17 +428,9 @@ func (f *Fake) listTasks(w http.ResponseWriter, r *http.Request, ws string) {
 	sort.Slice(all, func(i, j int) bool {
 		return all[i].created.Before(all[j].created) || all[i].created.Equal(all[j].created) && all[i].sid < all[j].sid
 	})
-	var items []map[string]any
+	var items []any
 	for _, t := range all {
-		items = append(items, toMap(f.taskJSON(t, false)))
+		items = append(items, f.taskJSON(t, false))
 	}
 	f.writePage(w, r, "tasks", items)
-}
-
-// toMap converts a JSON-tagged struct to a map for writePage.
-func toMap(v any) map[string]any {
-	b, _ := json.Marshal(v)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return m
 }

@@ -87,7 +87,7 @@ func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent s
 			}
 		}
 		sort.Slice(all, func(i, j int) bool { return all[i].sid < all[j].sid })
-		var items []map[string]any
+		var items []any
 		for _, rv := range all {
 			items = append(items, f.resvJSON(rv, fromWorker))
 		}

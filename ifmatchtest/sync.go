@@ -277,7 +277,7 @@ func (f *Fake) syncCollection(w http.ResponseWriter, r *http.Request, svc, kind,
 				all[i], all[j] = all[j], all[i]
 			}
 		}
-		var items []map[string]any
+		var items []any
 		for _, o := range all {
 			items = append(items, f.syncJSON(o))
 		}

@@ -131,7 +131,7 @@ func (f *Fake) workersCollection(w http.ResponseWriter, r *http.Request, ws stri
 		_ = applyWorkerForm(wk, r.PostForm, f.now())
 		writeJSON(w, http.StatusCreated, wk.version, f.workerJSON(wk))
 	case http.MethodGet:
-		var items []map[string]any
+		var items []any
 		var all []*workerRec
 		for _, wk := range f.workers {
 			if wk.ws == ws {
@@ -192,7 +192,7 @@ func (f *Fake) precondition(w http.ResponseWriter, r *http.Request, version, cod
 
 // writePage answers one page of a list with the spec's meta object, paging
 // by the PageSize and Page query parameters.
-func (f *Fake) writePage(w http.ResponseWriter, r *http.Request, key string, all []map[string]any) {
+func (f *Fake) writePage(w http.ResponseWriter, r *http.Request, key string, all []any) {
 	q := r.URL.Query()
 	size := 50
 	if v := q.Get("PageSize"); v != "" {
@@ -204,7 +204,7 @@ func (f *Fake) writePage(w http.ResponseWriter, r *http.Request, key string, all
 		size = n
 	}
 	page, _ := strconv.Atoi(q.Get("Page"))
-	items := []map[string]any{}
+	items := []any{}
 	for i := page * size; i >= 0 && i < len(all) && i < (page+1)*size; i++ {
 		items = append(items, all[i])
 	}
