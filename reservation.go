@@ -166,7 +166,7 @@ func (u *ReservationUpdate) form() (url.Values, error) {
 		}
 		f.Set("ReservationStatus", string(u.ReservationStatus))
 	}
-	for _, s := range [][3]string{{"WorkerActivitySid", u.WorkerActivitySID}, {"PostWorkActivitySid", u.PostWorkActivitySID}} {
+	for _, s := range [][2]string{{"WorkerActivitySid", u.WorkerActivitySID}, {"PostWorkActivitySid", u.PostWorkActivitySID}} {
 		if s[1] != "" {
 			if err := checkSID(s[0], "WA", s[1]); err != nil {
 				return nil, err
