@@ -113,7 +113,9 @@ func keyOf(path []string) string { return "/" + strings.Join(path, "/") }
 //     write) and hand mutate a deep copy;
 //  2. diff: nothing changed means no write, and the result is [Unchanged];
 //  3. write the changed fields with If-Match: the ETag read;
-//  4. on 412, back off, read again and go to 2;
+//  4. on 412, back off, read again and go to 2 (with the default backoff, a
+//     re-read after a short wait that shows another writer in a run of
+//     writes is followed by another wait and read, not by a write);
 //  5. on an ambiguous write (no answer, 5xx), read again: the same ETag
 //     proves the write did not land, so it is sent again with the same
 //     If-Match (at most one of the copies can ever commit); a new ETag means
@@ -237,6 +239,7 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 		}
 		return nil, err
 	}
+	var slept time.Duration // the last backoff wait
 	// backoffWait sleeps the next backoff, or reports why the loop must stop.
 	backoffWait := func(info AttemptInfo, attempt int) error {
 		wait := b.NextBackOff()
@@ -247,10 +250,18 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 		info.Wait = wait
 		observe(info)
 		c.log(ctx, levelConflict, "retrying write", "resource", ops.key, "attempt", attempt, "status", info.Status, "wait", wait)
+		slept = wait
 		if err := sleepCtx(ctx, wait); err != nil {
 			return joinCtx(err, info.Err)
 		}
 		return nil
+	}
+	// busy reports that the re-read after a short wait found another writer
+	// in a run of writes (two or more new versions since the previous read):
+	// a write now would most likely fail, so the default backoff listens
+	// again instead. That costs one read instead of a failed write and a read.
+	busy := func(prev, now string) bool {
+		return b == backoff.BackOff(cb) && cb.rtt > 0 && slept < listenRTT*cb.rtt && versionGap(prev, now) >= 2
 	}
 
 	attempt := 0
@@ -375,6 +386,22 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 				return nil, "", err
 			}
 			cb.observeProgress(versionGap(etag, *ops.etag(cur)))
+			for prev := etag; busy(prev, *ops.etag(cur)); {
+				prev = *ops.etag(cur)
+				wait := b.NextBackOff()
+				if time.Since(start)+wait > cfg.maxElapsed {
+					return nil, "", &ConflictError{Attempts: attempt, Elapsed: time.Since(start), Last: info.Err}
+				}
+				c.log(ctx, levelConflict, "resource busy; reading again before writing", "resource", ops.key, "wait", wait)
+				slept = wait
+				if err := sleepCtx(ctx, wait); err != nil {
+					return nil, "", joinCtx(err, info.Err)
+				}
+				if cur, err = refetch(); err != nil {
+					return nil, "", err
+				}
+				cb.observeProgress(versionGap(prev, *ops.etag(cur)))
+			}
 			continue
 
 		case ambiguousWrite(err):

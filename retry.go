@@ -373,11 +373,13 @@ func FreshRead() UpdateOption { return func(u *updateConfig) { u.noCache = true 
 // largest of the configured initial wait, two observed round trips, and the
 // level this Client remembers for the resource from earlier calls; it grows
 // eightfold per conflict and rises with the writes seen landing meanwhile,
-// capped at 128 round trips and at max; each wait is drawn with equal
-// jitter. Scaling to the RTT keeps writers on a slow link
-// from retrying into each other and writers on a fast one from waiting for
-// nothing; the remembered level spreads writers that keep colliding out at
-// once, and decays by half with each success.
+// capped at 96 round trips and at max. Each wait has a floor of three round
+// trips (a writer that just lost does not run into the same writer's next
+// write) and is otherwise uniform, averaging three quarters of the bound.
+// Scaling to the RTT keeps writers on a slow link from retrying into each
+// other and writers on a fast one from waiting for nothing; the remembered
+// level spreads writers that keep colliding out at once, and decays by half
+// with each success.
 type conflictBackoff struct {
 	initial, max time.Duration
 	start        time.Duration // the level remembered from earlier calls
@@ -389,13 +391,17 @@ type conflictBackoff struct {
 // Tuning of the default conflict backoff, chosen with bench/ (see
 // BENCHMARKS.md): the bound grows eightfold per conflict, is raised to four
 // round trips per write that landed since the call's read (see
-// observeProgress), is capped at 128 observed round trips (and at the
-// configured maximum), and the wait is drawn with equal jitter (half fixed,
-// half random).
+// observeProgress), and is capped at 96 observed round trips (and at the
+// configured maximum); each wait is at least floorRTT round trips. After a
+// wait shorter than listenRTT round trips, a re-read showing two or more new
+// versions means another writer is in a run of writes: the loop waits again
+// rather than write into it (see loop).
 const (
 	conflictGrowth = 8
-	conflictCapRTT = 128
+	conflictCapRTT = 96
 	progressRTT    = 4
+	floorRTT       = 3
+	listenRTT      = 8
 )
 
 // observeProgress raises the bound after a conflict to what the resource's
@@ -447,7 +453,13 @@ func (b *conflictBackoff) NextBackOff() time.Duration {
 	if b.bound <= 0 {
 		return 0
 	}
-	return b.bound/2 + rand.N(b.bound/2+1)
+	floor := min(b.bound/2, floorRTT*b.rtt)
+	if floor <= 0 {
+		floor = b.bound / 2
+	}
+	// Uniform on [floor, 3/2·bound − floor]: the mean is 3/4 of the bound
+	// whatever the floor; never above the configured maximum.
+	return min(floor+rand.N(b.bound*3/2-2*floor+1), b.max)
 }
 
 // Reset restarts the backoff.

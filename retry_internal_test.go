@@ -283,3 +283,44 @@ func TestCheckRetryCountsEachAttemptOnce(t *testing.T) {
 		t.Fatalf("attempts = %d, want 3", st.attempts)
 	}
 }
+
+func TestConflictBackoffJitter(t *testing.T) {
+	t.Parallel()
+	const rtt = 2 * time.Millisecond
+	for _, tc := range []struct {
+		bound, max, lo, hi time.Duration
+	}{
+		// A wide bound: a floor of floorRTT round trips, up to 3/2 of the bound less the floor.
+		{bound: 64 * rtt, max: time.Second, lo: floorRTT * rtt, hi: 96*rtt - floorRTT*rtt},
+		// A narrow bound: equal jitter (the floor is half the bound).
+		{bound: 4 * rtt, max: time.Second, lo: 2 * rtt, hi: 4 * rtt},
+		// Never above the configured maximum.
+		{bound: 64 * rtt, max: 64 * rtt, lo: floorRTT * rtt, hi: 64 * rtt},
+	} {
+		var sum time.Duration
+		short := 0 // waits below half the bound, which equal jitter never draws
+		const n = 10000
+		for i := 0; i < n; i++ {
+			b := &conflictBackoff{max: tc.max, rtt: rtt, bound: tc.bound / conflictGrowth}
+			d := b.NextBackOff()
+			if b.bound != tc.bound {
+				t.Fatalf("bound %s, want %s", b.bound, tc.bound)
+			}
+			if d < tc.lo || d > tc.hi {
+				t.Fatalf("bound %s: wait %s outside [%s, %s]", tc.bound, d, tc.lo, tc.hi)
+			}
+			sum += d
+			if d < tc.bound/2 {
+				short++
+			}
+		}
+		if wantShort := tc.lo < tc.bound/2; wantShort != (short > n/5) {
+			t.Errorf("bound %s: %d of %d waits below half the bound", tc.bound, short, n)
+		}
+		// Without the clamp to max, the mean is 3/4 of the bound (the
+		// standard error over n draws is under 1% of the bound).
+		if mean := sum / n; tc.max > tc.hi && (mean < tc.bound*7/10 || mean > tc.bound*8/10) {
+			t.Errorf("bound %s: mean wait %s, want about %s", tc.bound, mean, tc.bound*3/4)
+		}
+	}
+}

@@ -674,3 +674,57 @@ func TestListFollowsNextPageOnOwnBase(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateTaskListensWhileAnotherWriterStreams: with the default backoff,
+// a re-read after a short wait that shows two or more new versions means
+// another writer is in a run of writes; the loop reads again later instead
+// of writing into it. One new version (just the write that beat us), or a
+// custom backoff, writes at once.
+func TestUpdateTaskListensWhileAnotherWriterStreams(t *testing.T) {
+	t.Parallel()
+	slow412 := func(r httpmock.Responder) httpmock.Responder {
+		return func(req *http.Request) (*http.Response, error) {
+			time.Sleep(2 * time.Millisecond) // a round trip the backoff can measure, not synchronisation
+			return r(req)
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		reread   string // ETag of the re-read after the 412 on "0"
+		opts     []ifmatch.UpdateOption
+		want     []string
+		attempts int
+	}{
+		{"streaming", `"3"`, []ifmatch.UpdateOption{ifmatch.Backoff(nil), ifmatch.BackoffBounds(time.Millisecond, 10*time.Millisecond)},
+			[]string{"GET", `POST "0"`, "GET", "GET", `POST "3"`}, 2},
+		{"one write", `"1"`, []ifmatch.UpdateOption{ifmatch.Backoff(nil), ifmatch.BackoffBounds(time.Millisecond, 10*time.Millisecond)},
+			[]string{"GET", `POST "0"`, "GET", `POST "1"`}, 2},
+		{"custom backoff", `"3"`, nil,
+			[]string{"GET", `POST "0"`, "GET", `POST "3"`}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, m := setup(t)
+			m.on("GET", taskURL, taskResp(200, `"0"`, `{"n":0}`, 0).Then(taskResp(200, tc.reread, `{"n":3}`, 0)))
+			m.on("POST", taskURL, slow412(errResp(412, 20412)).Then(taskResp(200, `"9"`, `{"n":4}`, 0)))
+			var attempts int
+			task, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, increment,
+				append(tc.opts, ifmatch.OnAttempt(func(ifmatch.AttemptInfo) { attempts++ }))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.seq(); !slices.Equal(got, tc.want) {
+				t.Fatalf("requests = %q, want %q", got, tc.want)
+			}
+			if attempts != tc.attempts {
+				t.Errorf("observer saw %d writes, want %d", attempts, tc.attempts)
+			}
+			if got := form(t, m.log()[len(tc.want)-1].Body).Get("Attributes"); got != `{"n":4}` {
+				t.Errorf("last POST Attributes = %s, want the increment of the latest state", got)
+			}
+			if task.ETag != `"9"` {
+				t.Errorf("task ETag %q", task.ETag)
+			}
+		})
+	}
+}

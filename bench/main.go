@@ -4,7 +4,7 @@
 // interleaved, and prints the medians as markdown tables (and an SVG chart
 // with -svg).
 //
-//	cd bench && go run . -reps 5 -svg ../docs/contention.svg
+//	cd bench && go run . -reps 7 -svg ../docs/contention.svg
 package main
 
 import (
