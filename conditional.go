@@ -386,8 +386,10 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 				return nil, "", err
 			}
 			cb.observeProgress(versionGap(etag, *ops.etag(cur)))
-			for prev := etag; busy(prev, *ops.etag(cur)); {
-				prev = *ops.etag(cur)
+			if busy(etag, *ops.etag(cur)) {
+				// Listen once, then write whatever the next read shows: a
+				// writer is never starved by another one's long run.
+				prev := *ops.etag(cur)
 				wait := b.NextBackOff()
 				if time.Since(start)+wait > cfg.maxElapsed {
 					return nil, "", &ConflictError{Attempts: attempt, Elapsed: time.Since(start), Last: info.Err}

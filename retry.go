@@ -394,8 +394,8 @@ type conflictBackoff struct {
 // observeProgress), and is capped at 96 observed round trips (and at the
 // configured maximum); each wait is at least floorRTT round trips. After a
 // wait shorter than listenRTT round trips, a re-read showing two or more new
-// versions means another writer is in a run of writes: the loop waits again
-// rather than write into it (see loop).
+// versions means another writer is in a run of writes: the loop waits and
+// reads once more rather than write into it (see loop).
 const (
 	conflictGrowth = 8
 	conflictCapRTT = 96
