@@ -35,6 +35,7 @@ func main() {
 	ws := flag.String("w", "1,4,16,64", "writer counts")
 	only := flag.String("only", "", "run only strategies whose name contains this")
 	svg := flag.String("svg", "", "write the chart to this file")
+	traceW := flag.Int("trace", 0, "instead of the grid, show where the requests and the time of -reps runs with this many writers go (strategies matching -only)")
 	flag.Parse()
 	var writers []int
 	for _, s := range strings.Split(*ws, ",") {
@@ -51,6 +52,16 @@ func main() {
 			strats = append(strats, s)
 		}
 	}
+	if *traceW > 0 {
+		for _, s := range strats {
+			for rep := 0; rep < *reps; rep++ {
+				run(s, *traceW, *total / *traceW, *latency, func(reqs []ifmatchtest.Request) {
+					printTrace(os.Stdout, s.name, *latency, reqs)
+				})
+			}
+		}
+		return
+	}
 	results := map[string]map[int][]result{}
 	for _, s := range strats {
 		results[s.name] = map[int][]result{}
@@ -58,7 +69,7 @@ func main() {
 	for rep := 0; rep < *reps; rep++ {
 		for _, w := range writers {
 			for _, s := range strats { // interleaved: a noisy moment hits every strategy alike
-				r := run(s, w, *total/w, *latency)
+				r := run(s, w, *total/w, *latency, nil)
 				results[s.name][w] = append(results[s.name][w], r)
 				fmt.Fprintf(os.Stderr, "\r\033[Krep %d/%d W=%d %s", rep+1, *reps, w, s.name)
 			}
@@ -132,8 +143,9 @@ func median(rs []result, f func(result) float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
-// run has w writers each increment the counter k times with strategy s.
-func run(s strategy, w, k int, latency time.Duration) result {
+// run has w writers each increment the counter k times with strategy s;
+// inspect, if not nil, sees the server's request log.
+func run(s strategy, w, k int, latency time.Duration, inspect func([]ifmatchtest.Request)) result {
 	srv := ifmatchtest.NewServer(ifmatchtest.WithLatency(latency))
 	defer srv.Close()
 	ws := srv.AddWorkspace()
@@ -171,6 +183,9 @@ func run(s strategy, w, k int, latency time.Duration) result {
 	n, _ := attrs["n"].(json.Number).Int64()
 	res.commits = int(n)
 	res.requests = srv.Count("")
+	if inspect != nil {
+		inspect(srv.Requests())
+	}
 	// Lost updates count as failed operations: they were acknowledged but
 	// are not in the final state.
 	if lost := w*k - res.failed - res.commits; lost > 0 {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ifmatch-go/ifmatch"
 	"github.com/ifmatch-go/ifmatch/ifmatchtest"
@@ -57,9 +60,29 @@ func BenchmarkUpdateTask(b *testing.B) {
 // one.
 func TestStrategiesSmoke(t *testing.T) {
 	for _, s := range strategies() {
-		r := run(s, 4, 4, 0)
+		r := run(s, 4, 4, 0, nil)
 		if s.name != "naive (no If-Match)" && (r.failed != 0 || r.commits != 16) {
 			t.Errorf("%s: %d failed, %d commits, want 0 and 16", s.name, r.failed, r.commits)
 		}
 	}
+}
+
+// TestTrace checks the -trace breakdown against the run it describes.
+func TestTrace(t *testing.T) {
+	for _, s := range strategies() {
+		if s.name != "ifmatch, separate clients" {
+			continue
+		}
+		var out strings.Builder
+		r := run(s, 4, 4, time.Millisecond, func(reqs []ifmatchtest.Request) { printTrace(&out, s.name, time.Millisecond, reqs) })
+		got := out.String()
+		if want := fmt.Sprintf("%s: %d requests for 16 commits", s.name, r.requests); !strings.HasPrefix(got, want) {
+			t.Errorf("trace %q does not start with %q", got, want)
+		}
+		if n := strings.Count(got, "\n  commits "); n != 8 {
+			t.Errorf("trace has %d eighths, want 8:\n%s", n, got)
+		}
+		return
+	}
+	t.Fatal("no ifmatch strategy in the grid")
 }

@@ -92,6 +92,9 @@ type Request struct {
 	Status  int
 	// Fault names the fault injected into this request, "" for none.
 	Fault FaultKind
+	// At is when the fake decided the request (after any simulated latency):
+	// for a write, the moment it committed or was refused.
+	At time.Time
 }
 
 // Requests returns a copy of the request log.

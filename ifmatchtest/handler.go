@@ -72,6 +72,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	logStatus := func(s int) {
 		entry.Status = s
+		entry.At = time.Now()
 		f.mu.Lock()
 		f.reqs = append(f.reqs, entry)
 		f.mu.Unlock()
