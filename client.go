@@ -481,7 +481,7 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			return nil
 		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+		b, err := readBody(resp, maxBodyBytes+1)
 		if err == nil && len(b) > maxBodyBytes {
 			err = fmt.Errorf("body exceeds %d bytes", maxBodyBytes)
 		}
@@ -516,7 +516,7 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// An error body is read best-effort: a broken one still gives an
 		// *APIError with the status.
-		out.body, _ = io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+		out.body, _ = readBody(resp, maxBodyBytes)
 		ae := parseAPIError(resp.StatusCode, out.body)
 		ae.Method, ae.URL = r.method, st.url
 		ae.RequestID = resp.Header.Get("Twilio-Request-Id")
@@ -524,6 +524,18 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 		return out, ae
 	}
 	return out, nil
+}
+
+// readBody reads at most limit bytes of resp's body. When the server
+// announced the length, it reads into one buffer of that size instead of
+// growing one.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= limit {
+		b := make([]byte, n)
+		_, err := io.ReadFull(resp.Body, b)
+		return b, err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, limit))
 }
 
 // badResponseError reports a 2xx response ifmatch could not use.
