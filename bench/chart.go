@@ -51,8 +51,8 @@ func chart(writers []int, series []seriesData) string {
 		for i, w := range writers {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">W=%d</text>`+"\n", x(i), top+ph+16, w)
 		}
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#d62728" stroke-dasharray="6,4"/><text x="%d" y="%.1f" fill="#d62728">goal %g</text>`+"\n",
-			x0, x0+pw, y(goal), y(goal), x0+pw-60, y(goal)-4, goal)
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#d62728" stroke-dasharray="6,4"/><text x="%d" y="%.1f" fill="#d62728">goal 1: ≤ %g</text>`+"\n",
+			x0, x0+pw, y(goal), y(goal), x0+pw-90, y(goal)-4, goal)
 		for si, s := range series {
 			var pts []string
 			for i, v := range get(s) {
