@@ -399,10 +399,18 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 				if err := sleepCtx(ctx, wait); err != nil {
 					return nil, "", joinCtx(err, info.Err)
 				}
-				if cur, err = refetch(); err != nil {
-					return nil, "", err
+				fresh, ferr := refetch()
+				switch {
+				case ferr == nil:
+					cur = fresh
+					cb.observeProgress(versionGap(prev, *ops.etag(cur)))
+				case ctx.Err() != nil:
+					return nil, "", ferr
+				default:
+					// Listening was optional: write with what the last read
+					// showed rather than fail the call over this read.
+					c.log(ctx, slog.LevelInfo, "read while listening failed", "resource", ops.key, "error", ferr.Error())
 				}
-				cb.observeProgress(versionGap(prev, *ops.etag(cur)))
 			}
 			continue
 

@@ -675,6 +675,15 @@ func TestListFollowsNextPageOnOwnBase(t *testing.T) {
 	}
 }
 
+// slow answers after a round trip the default backoff can measure (a
+// simulated network, not synchronisation).
+func slow(r httpmock.Responder) httpmock.Responder {
+	return func(req *http.Request) (*http.Response, error) {
+		time.Sleep(2 * time.Millisecond)
+		return r(req)
+	}
+}
+
 // TestUpdateTaskListensWhileAnotherWriterStreams: with the default backoff,
 // a re-read after a short wait that shows two or more new versions means
 // another writer is in a run of writes; the loop reads again later instead
@@ -682,12 +691,6 @@ func TestListFollowsNextPageOnOwnBase(t *testing.T) {
 // custom backoff, writes at once.
 func TestUpdateTaskListensWhileAnotherWriterStreams(t *testing.T) {
 	t.Parallel()
-	slow412 := func(r httpmock.Responder) httpmock.Responder {
-		return func(req *http.Request) (*http.Response, error) {
-			time.Sleep(2 * time.Millisecond) // a round trip the backoff can measure, not synchronisation
-			return r(req)
-		}
-	}
 	for _, tc := range []struct {
 		name     string
 		reread   string // ETag of the re-read after the 412 on "0"
@@ -706,7 +709,7 @@ func TestUpdateTaskListensWhileAnotherWriterStreams(t *testing.T) {
 			t.Parallel()
 			c, m := setup(t)
 			m.on("GET", taskURL, taskResp(200, `"0"`, `{"n":0}`, 0).Then(taskResp(200, tc.reread, `{"n":3}`, 0)))
-			m.on("POST", taskURL, slow412(errResp(412, 20412)).Then(taskResp(200, `"9"`, `{"n":4}`, 0)))
+			m.on("POST", taskURL, slow(errResp(412, 20412)).Then(taskResp(200, `"9"`, `{"n":4}`, 0)))
 			var attempts int
 			task, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, increment,
 				append(tc.opts, ifmatch.OnAttempt(func(ifmatch.AttemptInfo) { attempts++ }))...)
@@ -726,5 +729,27 @@ func TestUpdateTaskListensWhileAnotherWriterStreams(t *testing.T) {
 				t.Errorf("task ETag %q", task.ETag)
 			}
 		})
+	}
+}
+
+// TestUpdateTaskListenReadFails: a failed read while listening does not fail
+// the call; it writes with what the previous read showed.
+func TestUpdateTaskListenReadFails(t *testing.T) {
+	t.Parallel()
+	c, m := setup(t)
+	m.on("GET", taskURL, taskResp(200, `"0"`, `{"n":0}`, 0).Then(taskResp(200, `"3"`, `{"n":3}`, 0)).
+		Then(errResp(500, 20500)).Then(errResp(500, 20500)).Then(errResp(500, 20500)).Then(errResp(500, 20500)))
+	m.on("POST", taskURL, slow(errResp(412, 20412)).Then(taskResp(200, `"4"`, `{"n":4}`, 0)))
+	task, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, increment,
+		ifmatch.Backoff(nil), ifmatch.BackoffBounds(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"GET", `POST "0"`, "GET", "GET", "GET", "GET", "GET", `POST "3"`}
+	if got := m.seq(); !slices.Equal(got, want) {
+		t.Fatalf("requests = %q, want %q", got, want)
+	}
+	if got := form(t, m.log()[len(want)-1].Body).Get("Attributes"); got != `{"n":4}` || task.ETag != `"4"` {
+		t.Errorf("last POST Attributes = %s, task ETag %q", got, task.ETag)
 	}
 }
