@@ -348,8 +348,9 @@ const DefaultMarkerKey = "_ifmatch_writes"
 // the resource's attributes (Tasks, Workers) or data (Sync) under key
 // ([DefaultMarkerKey] when key is ""), keeping the last few tokens. After a
 // write whose answer was lost, the loop reads back and knows whether its own
-// write landed, so even a non-idempotent mutator (an increment) never ends in
-// [ErrOutcomeUnknown] and is never applied twice. The key is hidden from
+// write landed, so even a non-idempotent mutator (an increment) is never
+// applied twice and ends in [ErrOutcomeUnknown] only when more writes than
+// the kept tokens landed before the read-back. The key is hidden from
 // mutators and from the values the loop returns; it costs a few dozen bytes
 // per resource and means every write rewrites the attributes. It has no
 // effect on resources without attributes or data (reservations).
