@@ -220,16 +220,17 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 		}
 		return v, nil
 	}
-	// readBack reads the resource after a write whose answer was lost. The
-	// read decides the write's fate, so it is tried harder than a plain
-	// read: up to readBackTries times, with growing jittered pauses, within
-	// the context.
+	// readBack reads the resource when the call cannot go on without it:
+	// after a write whose answer was lost (the read decides the write's
+	// fate) and after a conflict (a failed read would end a call that has
+	// written nothing yet). It is tried harder than the first read: up to
+	// readBackTries times, with growing jittered pauses, within the context.
 	readBack := func() (*T, error) {
 		var err error
 		pause := max(2*cb.rtt, time.Millisecond)
 		for i := 0; i < readBackTries; i++ {
 			var v *T
-			if v, err = refetch(); err == nil || ctx.Err() != nil {
+			if v, err = refetch(); err == nil || ctx.Err() != nil || !transient(err) {
 				return v, err
 			}
 			if serr := sleepCtx(ctx, pause/2+mrand.N(pause/2+1)); serr != nil {
@@ -382,7 +383,7 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 			if err := backoffWait(info, attempt); err != nil {
 				return nil, "", err
 			}
-			if cur, err = refetch(); err != nil {
+			if cur, err = readBack(); err != nil {
 				return nil, "", err
 			}
 			cb.observeProgress(versionGap(etag, *ops.etag(cur)))
@@ -470,8 +471,15 @@ func versionGap(a, b string) int64 {
 	return vb - va
 }
 
+// transient reports whether a failed read may succeed if tried again: no
+// answer, an unusable one, 429 or 5xx. A 404 or 401 will not change.
+func transient(err error) bool {
+	var ae *APIError
+	return !errors.As(err, &ae) || ae.Status == http.StatusTooManyRequests || ae.Status >= 500
+}
+
 // readBackTries bounds the reads that settle a write whose answer was lost
-// (each read itself has the transport's retries).
+// or follow a conflict (each read itself has the transport's retries).
 const readBackTries = 4
 
 // newToken returns a unique write token for commit markers.

@@ -753,3 +753,41 @@ func TestUpdateTaskListenReadFails(t *testing.T) {
 		t.Errorf("last POST Attributes = %s, task ETag %q", got, task.ETag)
 	}
 }
+
+// TestUpdateTaskRereadAfterConflictRetried: after a 412, a re-read that
+// fails even after the transport's retries is tried again (the call has
+// written nothing yet); one that cannot succeed (404: the Task is gone) ends
+// the call at once.
+func TestUpdateTaskRereadAfterConflictRetried(t *testing.T) {
+	t.Parallel()
+	e503 := errResp(503, 20500)
+	for _, tc := range []struct {
+		name    string
+		rereads []httpmock.Responder // one read is 1 try + 3 transport retries
+		want    []string
+		wantErr error
+	}{
+		{"5xx then ok", []httpmock.Responder{e503, e503, e503, e503, taskResp(200, `"1"`, `{"n":1}`, 0)},
+			[]string{"GET", `POST "0"`, "GET", "GET", "GET", "GET", "GET", `POST "1"`}, nil},
+		{"gone", []httpmock.Responder{errResp(404, 20404)},
+			[]string{"GET", `POST "0"`, "GET"}, ifmatch.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, m := setup(t)
+			get := taskResp(200, `"0"`, `{"n":0}`, 0)
+			for _, r := range tc.rereads {
+				get = get.Then(r)
+			}
+			m.on("GET", taskURL, get)
+			m.on("POST", taskURL, errResp(412, 20412).Then(taskResp(200, `"2"`, `{"n":2}`, 0)))
+			_, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, increment)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if got := m.seq(); !slices.Equal(got, tc.want) {
+				t.Fatalf("requests = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
