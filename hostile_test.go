@@ -16,8 +16,6 @@ import (
 	"github.com/ifmatch-go/ifmatch"
 )
 
-const taskPath = "/v1/Workspaces/" + testWS + "/Tasks/" + testTask
-
 // hostile starts an httptest server with h and a client for it.
 func hostile(t *testing.T, h http.HandlerFunc, opts ...ifmatch.Option) (*ifmatch.Client, *httptest.Server) {
 	t.Helper()
