@@ -241,21 +241,32 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 		return nil, err
 	}
 	var slept time.Duration // the last backoff wait
-	// backoffWait sleeps the next backoff, or reports why the loop must stop.
-	backoffWait := func(info AttemptInfo, attempt int) error {
+	// nextWait returns the next backoff wait, or false when the loop must
+	// stop instead (the backoff says so, or the wait would pass MaxElapsed).
+	nextWait := func() (time.Duration, bool) {
 		wait := b.NextBackOff()
-		if wait == backoff.Stop || attempt >= cfg.maxAttempts || time.Since(start)+wait > cfg.maxElapsed {
+		return wait, wait != backoff.Stop && time.Since(start)+wait <= cfg.maxElapsed
+	}
+	// sleep waits out a backoff wait, or the context.
+	sleep := func(wait time.Duration, last error) error {
+		slept = wait
+		if err := sleepCtx(ctx, wait); err != nil {
+			return joinCtx(err, last)
+		}
+		return nil
+	}
+	// backoffWait sleeps the next backoff after a write, or reports why the
+	// loop must stop.
+	backoffWait := func(info AttemptInfo, attempt int) error {
+		wait, ok := nextWait()
+		if !ok || attempt >= cfg.maxAttempts {
 			observe(info)
 			return &ConflictError{Attempts: attempt, Elapsed: time.Since(start), Last: info.Err}
 		}
 		info.Wait = wait
 		observe(info)
 		c.log(ctx, levelConflict, "retrying write", "resource", ops.key, "attempt", attempt, "status", info.Status, "wait", wait)
-		slept = wait
-		if err := sleepCtx(ctx, wait); err != nil {
-			return joinCtx(err, info.Err)
-		}
-		return nil
+		return sleep(wait, info.Err)
 	}
 	// busy reports that the re-read after a short wait found another writer
 	// in a run of writes (two or more new versions since the previous read):
@@ -391,14 +402,13 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 				// Listen once, then write whatever the next read shows: a
 				// writer is never starved by another one's long run.
 				prev := *ops.etag(cur)
-				wait := b.NextBackOff()
-				if time.Since(start)+wait > cfg.maxElapsed {
+				wait, ok := nextWait()
+				if !ok {
 					return nil, "", &ConflictError{Attempts: attempt, Elapsed: time.Since(start), Last: info.Err}
 				}
 				c.log(ctx, levelConflict, "resource busy; reading again before writing", "resource", ops.key, "wait", wait)
-				slept = wait
-				if err := sleepCtx(ctx, wait); err != nil {
-					return nil, "", joinCtx(err, info.Err)
+				if err := sleep(wait, info.Err); err != nil {
+					return nil, "", err
 				}
 				fresh, ferr := refetch()
 				switch {
