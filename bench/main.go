@@ -35,7 +35,7 @@ func main() {
 	ws := flag.String("w", "1,4,16,64", "writer counts")
 	only := flag.String("only", "", "run only strategies whose name contains this")
 	svg := flag.String("svg", "", "write the chart to this file")
-	traceW := flag.Int("trace", 0, "instead of the grid, show where the requests and the time of -reps runs with this many writers go (strategies matching -only)")
+	trace := flag.Bool("trace", false, "instead of the grid, show where the requests and the time of each run go (-reps runs per W in -w and strategy matching -only)")
 	flag.Parse()
 	var writers []int
 	for _, s := range strings.Split(*ws, ",") {
@@ -52,12 +52,14 @@ func main() {
 			strats = append(strats, s)
 		}
 	}
-	if *traceW > 0 {
-		for _, s := range strats {
-			for rep := 0; rep < *reps; rep++ {
-				run(s, *traceW, *total / *traceW, *latency, func(reqs []ifmatchtest.Request) {
-					printTrace(os.Stdout, s.name, *latency, reqs)
-				})
+	if *trace {
+		for _, w := range writers {
+			for _, s := range strats {
+				for rep := 0; rep < *reps; rep++ {
+					run(s, w, *total/w, *latency, func(reqs []ifmatchtest.Request) {
+						printTrace(os.Stdout, fmt.Sprintf("%s, W=%d", s.name, w), *latency, reqs)
+					})
+				}
 			}
 		}
 		return
