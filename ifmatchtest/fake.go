@@ -48,6 +48,12 @@ type Fake struct {
 	reqs       []Request
 	latency    time.Duration
 	now        func() time.Time
+	etagStyle  ETagStyle
+	etagSalt   uint64
+	callHeader string
+	commits    []Commit
+	pending    int        // late commits not yet run or dropped
+	settled    *sync.Cond // on mu; broadcast when pending drops to 0
 }
 
 // Option configures a Fake or a Server.
@@ -58,7 +64,10 @@ func WithLatency(d time.Duration) Option { return func(f *Fake) { f.latency = d 
 
 // WithSeed seeds the random source of rate-based faults, for reproducible runs.
 func WithSeed(seed uint64) Option {
-	return func(f *Fake) { f.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+	return func(f *Fake) {
+		f.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+		f.etagSalt = seed * 0x9e3779b97f4a7c15
+	}
 }
 
 // NewFake returns an in-memory Twilio with no listener; see [Fake.MockClient]
@@ -76,7 +85,10 @@ func NewFake(opts ...Option) *Fake {
 		apiKeys:    map[string]string{},
 		rng:        rand.New(rand.NewPCG(1, 2)),
 		now:        func() time.Time { return time.Now().UTC().Truncate(time.Second) },
+		etagSalt:   0x5eed,
+		callHeader: CallHeader,
 	}
+	f.settled = sync.NewCond(&f.mu)
 	for _, o := range opts {
 		o(f)
 	}
@@ -95,6 +107,9 @@ type Request struct {
 	// At is when the fake decided the request (after any simulated latency):
 	// for a write, the moment it committed or was refused.
 	At time.Time
+	// Call is the value of the request's call header ([CallHeader] unless
+	// set by [WithCallHeader]): the test's name for the call that sent it.
+	Call string
 }
 
 // Requests returns a copy of the request log.
@@ -130,10 +145,11 @@ func (f *Fake) CountStatus(status int) int {
 	return n
 }
 
-// ResetLog empties the request log.
+// ResetLog empties the request log and the commit log.
 func (f *Fake) ResetLog() {
 	f.mu.Lock()
 	f.reqs = nil
+	f.commits = nil
 	f.mu.Unlock()
 }
 
@@ -237,19 +253,6 @@ func (f *Fake) SetTaskAttributes(ws, sid string, attrs map[string]any) bool {
 		rec.updated = f.now()
 	}
 	return ok
-}
-
-func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
-
-// etagMatches compares an If-Match value with a version: quoted or bare
-// numbers match, as does "*".
-func etagMatches(ifMatch string, version int) bool {
-	v := strings.TrimSpace(ifMatch)
-	if v == "*" {
-		return true
-	}
-	v = strings.Trim(v, `"`)
-	return v == strconv.Itoa(version)
 }
 
 // twilioError is Twilio's JSON error body.
