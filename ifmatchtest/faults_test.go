@@ -233,7 +233,7 @@ func TestCallTagging(t *testing.T) {
 	srv := newServer(t)
 	ws := srv.AddWorkspace()
 	sid := srv.AddTask(ws, map[string]any{"n": 0})
-	srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.Fail503, Method: "GET", Count: 1})   // retried by the transport
+	srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.Fail503, Method: "GET", Count: 1})    // retried by the transport
 	srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.RateLimit, Method: "POST", Count: 1}) // retried by the transport
 	c := srv.Client()
 	ctx := ifmatchtest.WithCall(ctxT(t), "call-1")
