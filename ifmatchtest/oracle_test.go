@@ -112,6 +112,7 @@ func oracleFaults() []ifmatchtest.Fault {
 type oracleCall struct {
 	tag      string
 	deadline time.Duration
+	attempts int
 	err      error
 	start    time.Time
 	took     time.Duration
@@ -156,7 +157,7 @@ func runOracleCell(t *testing.T, c oracleCell, dur time.Duration) {
 	// writes land on one Task than the commit markers' history keeps.
 	writers, perWriter := 6, 6
 	if dur > 0 {
-		perWriter = 12
+		writers, perWriter = 12, 8
 	}
 	var violations []oracleViolation
 	stats := map[string]int{}
@@ -232,7 +233,7 @@ func runOracleRound(t *testing.T, srv *ifmatchtest.Server, c oracleCell, ws, sid
 		hc := &http.Client{Transport: srv.CallTransport(nil), Timeout: 40 * time.Millisecond}
 		return srv.Client(ifmatch.WithHTTPClient(hc))
 	}
-	opts := []ifmatch.UpdateOption{ifmatch.MaxAttempts(50), ifmatch.MaxElapsed(5 * time.Second),
+	opts := []ifmatch.UpdateOption{ifmatch.MaxElapsed(5 * time.Second),
 		ifmatch.BackoffBounds(time.Millisecond, 20*time.Millisecond)}
 	switch c.mode {
 	case modeIdempotent:
@@ -255,13 +256,17 @@ func runOracleRound(t *testing.T, srv *ifmatchtest.Server, c oracleCell, ws, sid
 		go func(w int, cl *ifmatch.Client, rng *rand.Rand) {
 			defer wg.Done()
 			for j := 0; j < perWriter; j++ {
-				call := oracleCall{tag: fmt.Sprintf("%s-w%d-c%d", round, w, j), deadline: time.Second}
+				call := oracleCall{tag: fmt.Sprintf("%s-w%d-c%d", round, w, j), deadline: time.Second, attempts: 50}
 				if rng.IntN(2) == 0 {
 					call.deadline = time.Duration(2+rng.IntN(60)) * time.Millisecond
 				}
+				if rng.IntN(4) == 0 { // some calls run out of attempts, ending on their last write
+					call.attempts = 1 + rng.IntN(2)
+				}
 				ctx, cancel := context.WithTimeout(ifmatchtest.WithCall(context.Background(), call.tag), call.deadline)
 				call.start = time.Now()
-				_, call.err = cl.Workspace(ws).UpdateTask(ctx, sid, appendToken(call.tag, c.mode), opts...)
+				_, call.err = cl.Workspace(ws).UpdateTask(ctx, sid, appendToken(call.tag, c.mode),
+					append(opts[:len(opts):len(opts)], ifmatch.MaxAttempts(call.attempts))...)
 				call.took = time.Since(call.start)
 				cancel()
 				out[w*perWriter+j] = call
@@ -368,8 +373,8 @@ func errClass(err error) string {
 // the call's start.
 func (v oracleViolation) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "--- %s: call %s (deadline %v, returned after %v)\n    err: %v\n    token in final state %d times\n",
-		v.class, v.call.tag, v.call.deadline, v.call.took.Round(time.Microsecond), v.call.err, v.applied)
+	fmt.Fprintf(&b, "--- %s: call %s (deadline %v, MaxAttempts %d, returned after %v)\n    err: %v\n    token in final state %d times\n",
+		v.class, v.call.tag, v.call.deadline, v.call.attempts, v.call.took.Round(time.Microsecond), v.call.err, v.applied)
 	rel := func(at time.Time) string { return at.Sub(v.call.start).Round(10 * time.Microsecond).String() }
 	for _, r := range v.reqs {
 		fmt.Fprintf(&b, "    request %+8s %-6s If-Match %-20s -> %3d  fault %s\n", rel(r.At), r.Method, r.IfMatch, r.Status, r.Fault)
