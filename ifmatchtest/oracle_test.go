@@ -69,7 +69,7 @@ func engineIssue10(c oracleCell, v oracleViolation) string {
 		return ""
 	}
 	switch {
-	case strings.HasPrefix(v.class, "error deadline"):
+	case strings.HasPrefix(v.class, "error deadline"), strings.HasPrefix(v.class, "error canceled"):
 		return "item 1 (context ends after a write that may land: bare context error)"
 	case strings.HasPrefix(v.class, "error no-etag"):
 		return "item 3 (read-back without a strong ETag after an ambiguous write: ErrNoETag while the write lands)"
@@ -359,6 +359,8 @@ func errClass(err error) string {
 		return "unknown"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "deadline"
+	case errors.Is(err, context.Canceled):
+		return "canceled" // the soak never cancels: a shared round's context leaked into a caller's answer
 	case errors.Is(err, ifmatch.ErrConflict):
 		return "conflict"
 	case errors.Is(err, ifmatch.ErrNoETag):
