@@ -34,12 +34,14 @@ const (
 // [NewClient] or [NewClientFromEnv] and share it: a Client is immutable after
 // construction and safe for concurrent use by many goroutines.
 //
-// A Client never prints its credentials: formatting it with %v or %+v shows
-// only the account SID.
+// A Client never prints its credentials: every fmt verb and flag, a copy of
+// the value (fmt.Sprint(*c)), encoding/json and log/slog show at most the
+// account SID. The credential is kept where no printer can reach it.
 type Client struct {
 	accountSID string
 	username   string // account SID or API key SID
-	password   string // auth token or API key secret: never printed
+	password   secret // auth token or API key secret: unprintable by construction
+	scrub      scrubber
 	baseURL    *url.URL
 	region     string
 	edge       string
@@ -75,7 +77,7 @@ type clientConfig struct {
 // the account; the auth token argument may then be empty.
 func WithAPIKey(keySID, secret string) Option {
 	return func(c *clientConfig) error {
-		if err := checkSID("API key SID", "SK", keySID); err != nil {
+		if err := checkCredentialSID("API key SID", "SK", keySID); err != nil {
 			return err
 		}
 		if secret == "" {
@@ -138,11 +140,15 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithUserAgent appends s to the User-Agent header ifmatch sends.
+// WithUserAgent appends s to the User-Agent header ifmatch sends. s must
+// not hold control characters (NUL, CR, LF, DEL, …): no request could carry
+// them, so they are refused here with [ErrInvalidArgument].
 func WithUserAgent(s string) Option {
 	return func(c *clientConfig) error {
-		if strings.ContainsAny(s, "\r\n") {
-			return fmt.Errorf("%w: user agent contains a line break", ErrInvalidArgument)
+		for i := 0; i < len(s); i++ {
+			if b := s[i]; b < 0x20 || b == 0x7f {
+				return fmt.Errorf("%w: user agent contains control character %#02x at byte %d", ErrInvalidArgument, b, i)
+			}
 		}
 		c.userAgent = s
 		return nil
@@ -222,7 +228,7 @@ func WithoutCoalescing() Option {
 // NewClient returns a Client for the account accountSID ("AC…"), authenticated
 // with authToken, or with an API key given by [WithAPIKey].
 func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
-	if err := checkSID("account SID", "AC", accountSID); err != nil {
+	if err := checkCredentialSID("account SID", "AC", accountSID); err != nil {
 		return nil, err
 	}
 	cfg := clientConfig{retryMax: 3, retryMin: 50 * time.Millisecond, retryMaxWait: 5 * time.Second}
@@ -231,15 +237,18 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 			continue
 		}
 		if err := o(&cfg); err != nil {
-			return nil, err
+			// An option's error never quotes a credential; scrub the
+			// token anyway, in case an argument got it by mistake.
+			return nil, newScrubber("", newSecret(authToken)).scrubError(err)
 		}
 	}
-	c := &Client{accountSID: accountSID, username: accountSID, password: authToken,
+	c := &Client{accountSID: accountSID, username: accountSID, password: newSecret(authToken),
 		region: cfg.region, edge: cfg.edge, logger: cfg.logger}
 	if cfg.apiKey != "" {
-		c.username, c.password = cfg.apiKey, cfg.apiSecret
+		c.username, c.password = cfg.apiKey, newSecret(cfg.apiSecret)
 	}
-	if c.password == "" {
+	c.scrub = newScrubber(c.username, c.password)
+	if c.password.value() == "" {
 		return nil, fmt.Errorf("%w: auth token is empty (give one, or use WithAPIKey)", ErrInvalidArgument)
 	}
 	if cfg.baseURL != "" {
@@ -265,7 +274,7 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 		c.co = &coalescer{groups: map[string]*roundQueue{}}
 	}
 	c.levels = newBoundedMap[time.Duration](4096)
-	c.rc = newTransport(cfg)
+	c.rc = newTransport(cfg, c.scrub)
 	return c, nil
 }
 
@@ -320,36 +329,62 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 // AccountSID returns the account the Client works on.
 func (c *Client) AccountSID() string { return c.accountSID }
 
-// String describes the Client without its credentials.
-func (c *Client) String() string {
-	return fmt.Sprintf("ifmatch.Client{AccountSID: %s, credentials: [redacted]}", c.accountSID)
+// String describes the Client without its credentials. Its receiver (like
+// that of GoString, Format, MarshalJSON and LogValue) is a value, so that a
+// copy of a Client prints as safely as a pointer to one.
+func (c Client) String() string {
+	return "ifmatch.Client{AccountSID: " + c.accountSID + ", credentials: " + redacted + "}"
 }
 
 // GoString is like String, for %#v.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
 
 // Format prints the Client as String does for every verb, so that no verb or
-// flag (%+v included) can print the credentials.
-func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+// flag (%+v, %#v, %x, %q included) can print the credentials.
+func (c Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// MarshalJSON encodes the account SID only.
+func (c Client) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"account_sid": c.accountSID, "credentials": redacted})
+}
+
+// LogValue logs the account SID only.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account_sid", c.accountSID), slog.String("credentials", redacted))
+}
 
 // parseBaseURL checks a base URL: absolute, http(s), https unless loopback.
 func parseBaseURL(s string) (*url.URL, error) {
+	// The URL may carry credentials (https://AC…:token@host): no error
+	// quotes it, or the part of it url.Parse complains about.
 	u, err := url.Parse(s)
+	if err != nil && strings.Contains(s, "@") {
+		return nil, fmt.Errorf("%w: base URL does not parse and may carry user info (the URL is not shown)", ErrInvalidArgument)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: base URL: %v", ErrInvalidArgument, err)
+		return nil, fmt.Errorf("%w: base URL %q does not parse: %v", ErrInvalidArgument, truncate(s), urlErrReason(err))
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%w: base URL must not carry user info (give credentials to NewClient; the URL is not shown)", ErrInvalidArgument)
 	}
 	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("%w: base URL %q must be an absolute http(s) URL", ErrInvalidArgument, truncate(s))
 	}
-	if u.User != nil {
-		return nil, fmt.Errorf("%w: base URL must not carry user info", ErrInvalidArgument)
-	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("%w: base URL %q uses plain http on a non-loopback host; credentials must not travel in clear (use https)", ErrInvalidArgument, u.Redacted())
+		return nil, fmt.Errorf("%w: base URL %q uses plain http on a non-loopback host; credentials must not travel in clear (use https)", ErrInvalidArgument, truncate(s))
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawQuery, u.Fragment = "", ""
 	return u, nil
+}
+
+// urlErrReason is url.Parse's complaint without the URL it repeats.
+func urlErrReason(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func isLoopback(host string) bool {
@@ -405,6 +440,32 @@ func checkSID(what, prefix, sid string) error {
 	return nil
 }
 
+// checkCredentialSID is checkSID for the SIDs given to the constructor next
+// to a secret (the account SID, the API key SID). Swapped arguments would
+// quote the secret, so the error never holds the value: it names what is
+// wrong with it.
+func checkCredentialSID(what, prefix, sid string) error {
+	if checkSID(what, prefix, sid) == nil {
+		return nil
+	}
+	var why string
+	switch {
+	case sid == "":
+		why = "it is empty"
+	case len(sid) != 34:
+		why = fmt.Sprintf("it has %d characters, not 34", len(sid))
+	case sid[:2] != prefix:
+		why = "it does not start with " + prefix
+	default:
+		why = "it has characters other than hex digits after " + prefix
+	}
+	hint := ""
+	if len(sid) >= minRedactLen && !strings.HasPrefix(sid, prefix) {
+		hint = " (is it a secret given in its place? the value is not shown)"
+	}
+	return fmt.Errorf("%w: %s is malformed: %s; want %q followed by 32 hex digits%s", ErrInvalidArgument, what, why, prefix, hint)
+}
+
 // truncate bounds user input quoted in error messages.
 func truncate(s string) string {
 	if len(s) > 64 {
@@ -434,7 +495,7 @@ type response struct {
 func (c *Client) endpoint(r *request) *url.URL {
 	u := c.productURL(r.product)
 	var b strings.Builder
-	b.WriteString(u.Path)
+	b.WriteString(u.EscapedPath())
 	for _, seg := range r.path {
 		b.WriteByte('/')
 		b.WriteString(url.PathEscape(seg))
@@ -453,7 +514,14 @@ func (c *Client) send(ctx context.Context, r *request) (*response, error) {
 	return c.sendURL(ctx, r, c.endpoint(r))
 }
 
+// sendURL is send to the URL u. The client's credentials are scrubbed from
+// every error it returns: a server may echo them (see [scrubber]).
 func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response, error) {
+	resp, err := c.sendOnce(ctx, r, u)
+	return resp, c.scrub.scrubError(err)
+}
+
+func (c *Client) sendOnce(ctx context.Context, r *request, u *url.URL) (*response, error) {
 	var body []byte
 	if r.form != nil {
 		body = []byte(r.form.Encode())
@@ -463,7 +531,7 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 	if err != nil {
 		return nil, fmt.Errorf("%w: building request: %v", ErrInvalidArgument, err)
 	}
-	req.SetBasicAuth(c.username, c.password)
+	req.SetBasicAuth(c.username, c.password.value())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	if r.form != nil {
@@ -506,7 +574,7 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 			return nil, ctxErr
 		}
 		te := &transportError{Method: r.method, URL: st.url, Err: err, NotSent: isDialError(err)}
-		c.log(ctx, slog.LevelInfo, "request failed", "method", r.method, "url", st.url, "error", te.Err.Error())
+		c.log(ctx, slog.LevelInfo, "request failed", "method", r.method, "url", st.url, "error", c.scrub.scrub(te.Err.Error()))
 		return nil, te
 	}
 	defer resp.Body.Close()
@@ -624,7 +692,7 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 			for _, raw := range items {
 				v, err := dec(raw, "")
 				if err != nil {
-					bad(err.Error())
+					bad(c.scrub.scrub(err.Error()))
 					return
 				}
 				if !yield(v, nil) {

@@ -82,7 +82,7 @@ func call[T any](ctx context.Context, c *Client, r *request, dec func([]byte, st
 	}
 	v, err := dec(resp.body, resp.etag)
 	if err != nil {
-		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: "decoding: " + err.Error()}
+		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: c.scrub.scrub("decoding: " + err.Error())}
 	}
 	return v, nil
 }

@@ -40,7 +40,7 @@ type reqState struct {
 
 // newTransport builds the retrying transport around a copy of the caller's
 // *http.Client.
-func newTransport(cfg clientConfig) *retryablehttp.Client {
+func newTransport(cfg clientConfig, sc scrubber) *retryablehttp.Client {
 	inner := &http.Client{Transport: newDefaultTransport(), Timeout: 30 * time.Second}
 	if cfg.httpClient != nil {
 		cp := *cfg.httpClient
@@ -68,7 +68,7 @@ func newTransport(cfg clientConfig) *retryablehttp.Client {
 				if resp != nil {
 					args = append(args, slog.Int("status", resp.StatusCode))
 				} else {
-					args = append(args, slog.String("error", err.Error()))
+					args = append(args, slog.String("error", sc.scrub(err.Error())))
 				}
 				l.LogAttrs(ctx, slog.LevelInfo, "ifmatch: transport retry scheduled", append(args,
 					slog.String("method", st.method), slog.String("url", st.url))...)

@@ -210,7 +210,7 @@ func TestNewClientFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.username != "SK"+strings.Repeat("2", 32) || c.password != "s3cret" || c.region != "ie1" {
+	if c.username != "SK"+strings.Repeat("2", 32) || c.password.value() != "s3cret" || c.region != "ie1" {
 		t.Errorf("client from env: user %s region %s", c.username, c.region)
 	}
 }
