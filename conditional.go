@@ -105,7 +105,19 @@ func deleteOnce(ctx context.Context, c *Client, product string, path []string, e
 	return err
 }
 
-func keyOf(path []string) string { return "/" + strings.Join(path, "/") }
+// keyOf is the key of the resource at path in the client's cache, its
+// remembered backoff levels and its coalescing queues. Each segment is
+// escaped as it is in the URL, so two different paths never share a key
+// (map "x/Items/y" + key "z" is not map "x" + key "y/Items/z"), and the key
+// holds no "|", which separates it from a group key.
+func keyOf(path []string) string {
+	var b strings.Builder
+	for _, seg := range path {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(seg))
+	}
+	return b.String()
+}
 
 // runUpdate is the read-modify-write loop shared by every Update* method:
 //
