@@ -2,6 +2,7 @@ package ifmatch
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -157,10 +158,29 @@ func retryableTransportErr(err error) bool {
 			return false
 		}
 	}
-	var certErr *x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var invErr x509.CertificateInvalidError
-	return !errors.As(err, &certErr) && !errors.As(err, &hostErr) && !errors.As(err, &invErr)
+	return !certificateError(err)
+}
+
+// certificateError reports a failed verification of the server's
+// certificate: no retry can fix it. crypto/tls wraps the x509 error in a
+// *tls.CertificateVerificationError and returns the x509 types as values
+// (x509.UnknownAuthorityError{…}); other code may return pointers to them.
+// Every form is checked.
+func certificateError(err error) bool {
+	var (
+		verr    *tls.CertificateVerificationError
+		uaV     x509.UnknownAuthorityError
+		uaP     *x509.UnknownAuthorityError
+		hostV   x509.HostnameError
+		hostP   *x509.HostnameError
+		invV    x509.CertificateInvalidError
+		invP    *x509.CertificateInvalidError
+		constrV x509.ConstraintViolationError
+		constrP *x509.ConstraintViolationError
+	)
+	return errors.As(err, &verr) || errors.As(err, &uaV) || errors.As(err, &uaP) || errors.As(err, &hostV) ||
+		errors.As(err, &hostP) || errors.As(err, &invV) || errors.As(err, &invP) ||
+		errors.As(err, &constrV) || errors.As(err, &constrP)
 }
 
 // isDialError reports an error from establishing the connection: the request

@@ -2,7 +2,10 @@ package ifmatch
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -322,5 +325,25 @@ func TestConflictBackoffJitter(t *testing.T) {
 		if mean := sum / n; tc.max > tc.hi && (mean < tc.bound*7/10 || mean > tc.bound*8/10) {
 			t.Errorf("bound %s: mean wait %s, want about %s", tc.bound, mean, tc.bound*3/4)
 		}
+	}
+}
+
+// Certificate errors are recognised as values and as pointers, bare or
+// wrapped by crypto/tls.
+func TestCertificateErrorForms(t *testing.T) {
+	t.Parallel()
+	for _, err := range []error{
+		x509.UnknownAuthorityError{}, &x509.UnknownAuthorityError{},
+		x509.HostnameError{}, &x509.HostnameError{},
+		x509.CertificateInvalidError{}, &x509.CertificateInvalidError{},
+		&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}},
+		&url.Error{Op: "Get", URL: "https://x", Err: fmt.Errorf("tls: %w", x509.HostnameError{})},
+	} {
+		if retryableTransportErr(err) {
+			t.Errorf("%T: retryable, want not", err)
+		}
+	}
+	if !retryableTransportErr(errors.New("connection reset")) {
+		t.Error("connection reset: not retryable")
 	}
 }
