@@ -659,20 +659,33 @@ func errSeq[T any](err error) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) { yield(nil, err) }
 }
 
+// MaxEmptyPages bounds a list's run of pages that hold no item yet link to a
+// next page: after that many in a row, the iteration ends with an error
+// wrapping [ErrBadResponse] rather than request pages for ever without
+// handing the caller anything.
+const MaxEmptyPages = 10
+
 // list walks a Twilio list: the items under key on each page, decoded with
-// dec, then the page at meta.next_page_url, followed only on the API's own
-// scheme and host. An error ends the iteration.
+// dec, then the page at meta.next_page_url (see [Client.nextPage]). It checks
+// ctx before each page, and ends with an error after [MaxEmptyPages] empty
+// pages in a row or a next page that is the page just read. An error ends
+// the iteration.
 func list[T any](ctx context.Context, c *Client, r *request, key string, dec func([]byte, string) (*T, error)) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
-		base := c.endpoint(r)
-		for u := base; u != nil; {
+		empty := 0
+		for u := c.endpoint(r); ; {
+			if err := ctx.Err(); err != nil {
+				yield(nil, err)
+				return
+			}
 			resp, err := c.sendURL(ctx, r, u)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
 			bad := func(reason string) {
-				yield(nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: reason})
+				yield(nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status,
+					Reason: c.scrub.scrub(reason)})
 			}
 			var page map[string]json.RawMessage
 			var meta listMeta
@@ -689,39 +702,78 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 				bad("list meta is malformed")
 				return
 			}
-			for _, raw := range items {
+			resp.body, page = nil, nil // the items hold what is still needed
+			for i, raw := range items {
+				items[i] = nil
 				v, err := dec(raw, "")
 				if err != nil {
-					bad(c.scrub.scrub(err.Error()))
+					bad(err.Error())
 					return
 				}
 				if !yield(v, nil) {
 					return
 				}
 			}
-			u = nil
-			if next := str(meta.NextPageURL); next != "" {
-				nu, err := url.Parse(next)
-				if err != nil {
-					bad("next_page_url is not a URL")
-					return
-				}
-				// Only the path and query of the next page are taken, on
-				// our own base URL: through a proxy (WithBaseURL) Twilio's
-				// absolute links name its own host, and credentials must
-				// never follow a link to any other.
-				pu := c.productURL(r.product)
-				pu.Path += nu.Path
-				if nu.RawPath != "" {
-					pu.RawPath = pu.EscapedPath() + nu.RawPath
-				} else {
-					pu.RawPath = ""
-				}
-				pu.RawQuery = nu.RawQuery
-				u = &pu
+			next := str(meta.NextPageURL)
+			if next == "" {
+				return
+			}
+			if len(items) == 0 {
+				empty++
+			} else {
+				empty = 0
+			}
+			if empty >= MaxEmptyPages {
+				bad(fmt.Sprintf("%d pages in a row had no item yet a next_page_url (limit %d)", empty, MaxEmptyPages))
+				return
+			}
+			nu, err := c.nextPage(r.product, next)
+			if err != nil {
+				bad("next_page_url " + err.Error())
+				return
+			}
+			if nu.String() == u.String() {
+				bad("next_page_url is the page just read")
+				return
+			}
+			u = nu
+		}
+	}
+}
+
+// nextPage returns the URL of a list's next page, given the page's
+// next_page_url. Only its path and query are taken, on the Client's own base
+// URL: through a proxy (WithBaseURL) Twilio's absolute links name its own
+// host, and credentials must never follow a link to any other. The path is
+// kept exactly as escaped (a name holding "/" stays one segment, %2F), and
+// must be absolute and free of "." and ".." segments, escaped or not, so it
+// stays below the base URL's path.
+func (c *Client) nextPage(product, next string) (*url.URL, error) {
+	nu, err := url.Parse(next)
+	if err != nil {
+		return nil, errors.New("does not parse as a URL")
+	}
+	p := nu.EscapedPath()
+	if !strings.HasPrefix(p, "/") {
+		return nil, errors.New("has no absolute path")
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		s, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, errors.New("has a malformed escape in its path")
+		}
+		for _, part := range strings.Split(s, "/") {
+			if part == "." || part == ".." {
+				return nil, errors.New("has a dot segment: it would leave the API's path")
 			}
 		}
 	}
+	u := c.productURL(product)
+	raw := u.EscapedPath() + p
+	u.Path, _ = url.PathUnescape(raw)
+	u.RawPath = raw
+	u.RawQuery = nu.RawQuery
+	return &u, nil
 }
 
 // CloseIdleConnections closes the idle keep-alive connections of the
