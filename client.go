@@ -21,8 +21,27 @@ import (
 // Version is the ifmatch release, sent in the User-Agent header.
 const Version = "0.1.0"
 
-// maxBodyBytes caps how much of any response body ifmatch reads.
-const maxBodyBytes = 10 << 20
+// Memory limits. ifmatch reads no more of a response than these, and a body
+// over its cap ends the call with an error wrapping [ErrBadResponse] at once:
+// it is not downloaded again by a transport retry. With these caps, whatever
+// a server sends, fetching one resource allocates at most about 48 MiB and
+// each attempt of an update loop at most about 128 MiB (the worst case, a
+// JSON object of tiny keys at the cap, measured: 23 MiB and 54 MiB); a list
+// holds one page and decodes one item at a time.
+const (
+	// MaxBodyBytes caps the body of a list page (up to 1000 items).
+	MaxBodyBytes = 10 << 20
+	// MaxResourceBytes caps the JSON of one resource: the body of a
+	// request on a single Task, Worker, Reservation or Sync object, and
+	// each item of a list page. Twilio's own limits are far below (16 KiB
+	// for Sync data).
+	MaxResourceBytes = 1 << 20
+	// maxErrorBodyBytes caps what is read of an error body.
+	maxErrorBodyBytes = 64 << 10
+)
+
+// errBodyTooLarge reports a body over its cap; it is never retried.
+var errBodyTooLarge = errors.New("body exceeds the size cap")
 
 // Product hosts. Each Twilio product has its own API host.
 const (
@@ -127,7 +146,8 @@ func WithEdge(edge string) Option {
 }
 
 // WithHTTPClient makes the Client send requests through a copy of hc: its
-// Transport, Timeout (a per-try timeout) and Jar are used. hc itself is never
+// Transport, Timeout (a per-try timeout) and Jar are used. A Timeout of 0
+// is replaced by [DefaultTryTimeout] in the copy. hc itself is never
 // changed. Redirects are never followed, so credentials never go to another
 // host: a 3xx answer becomes an [*APIError].
 func WithHTTPClient(hc *http.Client) Option {
@@ -482,6 +502,7 @@ type request struct {
 	query   url.Values
 	form    url.Values
 	ifMatch string
+	page    bool // a list page: capped at MaxBodyBytes, not MaxResourceBytes
 }
 
 // response is a fully read API response.
@@ -549,10 +570,11 @@ func (c *Client) sendOnce(ctx context.Context, r *request, u *url.URL) (*respons
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			return nil
 		}
-		b, err := readBody(resp, maxBodyBytes+1)
-		if err == nil && len(b) > maxBodyBytes {
-			err = fmt.Errorf("body exceeds %d bytes", maxBodyBytes)
+		limit := int64(MaxResourceBytes)
+		if r.page {
+			limit = MaxBodyBytes
 		}
+		b, err := readBody(resp, limit)
 		body2xx, bodyErr = b, err
 		return err
 	})
@@ -584,7 +606,7 @@ func (c *Client) sendOnce(ctx context.Context, r *request, u *url.URL) (*respons
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// An error body is read best-effort: a broken one still gives an
 		// *APIError with the status.
-		out.body, _ = readBody(resp, maxBodyBytes)
+		out.body, _ = readBody(resp, maxErrorBodyBytes)
 		ae := parseAPIError(resp.StatusCode, out.body)
 		ae.Method, ae.URL = r.method, st.url
 		ae.RequestID = resp.Header.Get("Twilio-Request-Id")
@@ -594,16 +616,25 @@ func (c *Client) sendOnce(ctx context.Context, r *request, u *url.URL) (*respons
 	return out, nil
 }
 
-// readBody reads at most limit bytes of resp's body. When the server
-// announced the length, it reads into one buffer of that size instead of
-// growing one.
+// readBody reads resp's body, failing with errBodyTooLarge (and the bytes
+// read, at most limit) when it is longer than limit. A body announced as
+// longer is refused without reading it; when the server announced the
+// length, it reads into one buffer of that size instead of growing one.
 func readBody(resp *http.Response, limit int64) ([]byte, error) {
-	if n := resp.ContentLength; n >= 0 && n <= limit {
+	n := resp.ContentLength
+	if n > limit {
+		return nil, fmt.Errorf("%w: %d bytes announced, cap %d", errBodyTooLarge, n, limit)
+	}
+	if n >= 0 {
 		b := make([]byte, n)
 		_, err := io.ReadFull(resp.Body, b)
 		return b, err
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, limit))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		return b[:limit], fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, limit)
+	}
+	return b, err
 }
 
 // badResponseError reports a 2xx response ifmatch could not use.
@@ -671,6 +702,7 @@ const MaxEmptyPages = 10
 // pages in a row or a next page that is the page just read. An error ends
 // the iteration.
 func list[T any](ctx context.Context, c *Client, r *request, key string, dec func([]byte, string) (*T, error)) iter.Seq2[*T, error] {
+	r.page = true
 	return func(yield func(*T, error) bool) {
 		empty := 0
 		for u := c.endpoint(r); ; {
@@ -705,6 +737,10 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 			resp.body, page = nil, nil // the items hold what is still needed
 			for i, raw := range items {
 				items[i] = nil
+				if len(raw) > MaxResourceBytes {
+					bad(fmt.Sprintf("list item %d: %v: %d bytes, cap %d", i, errBodyTooLarge, len(raw), MaxResourceBytes))
+					return
+				}
 				v, err := dec(raw, "")
 				if err != nil {
 					bad(err.Error())

@@ -39,13 +39,26 @@ type reqState struct {
 	last     error          // the last failure seen, for joining with a context error
 }
 
+// DefaultTryTimeout bounds one attempt of a request (connecting, sending,
+// and reading the whole answer), as http.Client.Timeout does. It applies
+// unless [WithHTTPClient] gives a client with a Timeout of its own; a client
+// whose Timeout is 0 (none) gets this one too, so no stalled server can hold
+// a call for ever. A call makes at most 1 + the transport retries attempts
+// per request; bound a whole call with the context's deadline.
+const DefaultTryTimeout = 30 * time.Second
+
 // newTransport builds the retrying transport around a copy of the caller's
 // *http.Client.
 func newTransport(cfg clientConfig, sc scrubber) *retryablehttp.Client {
-	inner := &http.Client{Transport: newDefaultTransport(), Timeout: 30 * time.Second}
+	inner := &http.Client{Transport: newDefaultTransport(), Timeout: DefaultTryTimeout}
 	if cfg.httpClient != nil {
 		cp := *cfg.httpClient
 		inner = &cp
+		if inner.Timeout <= 0 {
+			// No timeout would let a stalled server hold a call for ever
+			// when the caller's context has no deadline.
+			inner.Timeout = DefaultTryTimeout
+		}
 	}
 	// Never follow redirects: Twilio's API does not redirect, and a redirect
 	// to another host must not receive our credentials.
@@ -150,6 +163,9 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 
 // retryableTransportErr excludes errors no retry can fix.
 func retryableTransportErr(err error) bool {
+	if errors.Is(err, errBodyTooLarge) {
+		return false // the same body would be downloaded again
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		msg := ue.Err.Error()

@@ -347,3 +347,31 @@ func TestCertificateErrorForms(t *testing.T) {
 		t.Error("connection reset: not retryable")
 	}
 }
+
+// Every attempt has a timeout: DefaultTryTimeout unless the caller's
+// http.Client sets its own, including a caller's client with Timeout 0,
+// which is never changed itself.
+func TestDefaultTryTimeout(t *testing.T) {
+	t.Parallel()
+	const acct = "AC0123456789abcdef0123456789abcdef"
+	user := &http.Client{}
+	for _, tc := range []struct {
+		opts []Option
+		want time.Duration
+	}{
+		{nil, DefaultTryTimeout},
+		{[]Option{WithHTTPClient(user)}, DefaultTryTimeout},
+		{[]Option{WithHTTPClient(&http.Client{Timeout: time.Minute})}, time.Minute},
+	} {
+		c, err := NewClient(acct, "token", tc.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.rc.HTTPClient.Timeout; got != tc.want {
+			t.Errorf("per-try timeout %s, want %s", got, tc.want)
+		}
+	}
+	if user.Timeout != 0 {
+		t.Error("the caller's http.Client was changed")
+	}
+}
