@@ -261,6 +261,8 @@ type updateConfig struct {
 	noCache     bool
 	markerKey   string
 	noCoalesce  bool
+	eventKey    string // IdempotencyKey
+	hasEventKey bool
 }
 
 func defaultUpdateConfig() updateConfig {
