@@ -67,9 +67,8 @@ func withEventKey[T any](ops *resourceOps[T], key string, mutate func(*T) error,
 	if ops.obj == nil {
 		return nil, fmt.Errorf("%w: IdempotencyKey needs a resource with attributes or data", ErrInvalidArgument)
 	}
-	if key == "" || len(key) > MaxIdempotencyKeyLen || !utf8.ValidString(key) {
-		return nil, fmt.Errorf("%w: an idempotency key must be 1 to %d bytes of UTF-8, got %d bytes",
-			ErrInvalidArgument, MaxIdempotencyKeyLen, len(key))
+	if err := checkEventKey(key); err != nil {
+		return nil, err
 	}
 	return func(v *T) error {
 		obj := ops.obj(v)
@@ -128,4 +127,13 @@ func appendKey(v any, key string, n int) []any {
 		out = out[len(out)-n:]
 	}
 	return out
+}
+
+// checkEventKey refuses an idempotency key that is empty, too long or not UTF-8.
+func checkEventKey(key string) error {
+	if key == "" || len(key) > MaxIdempotencyKeyLen || !utf8.ValidString(key) {
+		return fmt.Errorf("%w: an idempotency key must be 1 to %d bytes of UTF-8, got %d bytes",
+			ErrInvalidArgument, MaxIdempotencyKeyLen, len(key))
+	}
+	return nil
 }

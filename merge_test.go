@@ -47,15 +47,15 @@ func TestMergeEveryResource(t *testing.T) {
 		{"document", func(o ...ifmatch.UpdateOption) (map[string]any, error) {
 			v, err := ifmatch.MergeDocumentData(ctxT(t), svc, "doc", patch, o...)
 			return attrsOf(v, err, func() map[string]any { return v.Data })
-		}, func() map[string]any { a, _, _ := srv.SyncData(svcSID, "Documents", "", "doc"); return a }},
+		}, func() map[string]any { a, _, _ := srv.DocumentData(svcSID, "doc"); return a }},
 		{"list item", func(o ...ifmatch.UpdateOption) (map[string]any, error) {
 			v, err := ifmatch.MergeListItemData(ctxT(t), svc, "l", 0, patch, o...)
 			return attrsOf(v, err, func() map[string]any { return v.Data })
-		}, func() map[string]any { a, _, _ := srv.SyncData(svcSID, "Lists", "l", "0"); return a }},
+		}, func() map[string]any { a, _, _ := srv.ListItemData(svcSID, "l", 0); return a }},
 		{"map item", func(o ...ifmatch.UpdateOption) (map[string]any, error) {
 			v, err := ifmatch.MergeMapItemData(ctxT(t), svc, "m", "k", patch, o...)
 			return attrsOf(v, err, func() map[string]any { return v.Data })
-		}, func() map[string]any { a, _, _ := srv.SyncData(svcSID, "Maps", "m", "k"); return a }},
+		}, func() map[string]any { a, _, _ := srv.MapItemData(svcSID, "m", "k"); return a }},
 	} {
 		var res ifmatch.OperationResult
 		got, err := c.merge(ifmatch.ReportResult(&res))

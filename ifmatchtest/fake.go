@@ -182,8 +182,9 @@ type taskRec struct {
 }
 
 // AddTask seeds a Task with attributes (nil: {}) in workspace ws and returns
-// its SID. Its version (ETag) starts at 0.
-func (f *Fake) AddTask(ws string, attributes map[string]any) string {
+// its SID. Its version (ETag) starts at 0. opts set other fields, for example
+// TaskPriority(5) or TaskStatus(ifmatch.TaskAssigned).
+func (f *Fake) AddTask(ws string, attributes map[string]any, opts ...TaskOption) string {
 	if attributes == nil {
 		attributes = map[string]any{}
 	}
@@ -196,6 +197,11 @@ func (f *Fake) AddTask(ws string, attributes map[string]any) string {
 	f.workspaces[ws] = true
 	rec := f.newTask(ws)
 	rec.attributes = s
+	var seed TaskSeed
+	for _, o := range opts {
+		o(&seed)
+	}
+	seed.applyToRec(rec)
 	return rec.sid
 }
 
