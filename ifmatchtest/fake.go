@@ -1,13 +1,16 @@
 // Package ifmatchtest is the test kit of ifmatch: an in-memory Twilio
-// TaskRouter (Tasks) that keeps versions and ETags as Twilio does, answers 412
-// to a stale If-Match, and injects faults on demand. Use it three ways:
+// (TaskRouter Tasks, Workers and reservations; Sync Documents, Lists and
+// Maps) that keeps versions and ETags as Twilio does, answers 412 to a stale
+// If-Match, and injects faults on demand. Use it three ways:
 //
 //   - [NewServer]: a real HTTP server on loopback (httptest), for tests and
 //     for programs such as the contention demo;
 //   - [Fake.MockClient]: the same fake behind an httpmock transport, with no
 //     listener, placed under the client's retry layer;
-//   - in your own unit tests, through the [ifmatch.TaskAPI] interface, with a
-//     hand-written stub where a fake server is more than you need.
+//   - [NewMemoryWorkspace] and [NewMemorySync]: in-memory implementations of
+//     [ifmatch.TaskAPI], [ifmatch.WorkerAPI] and [ifmatch.SyncAPI], no HTTP
+//     at all, for unit tests of code that depends on those interfaces. They
+//     keep the Client's contract (checked by the same contract tests).
 package ifmatchtest
 
 import (

@@ -356,7 +356,7 @@ func (s *MemorySync) ListDocuments(_ context.Context, p *ifmatch.SyncListParams)
 }
 
 // UpdateDocument implements [ifmatch.SyncAPI] with ifmatch's own update loop.
-func (s *MemorySync) UpdateDocument(ctx context.Context, doc string, mutate func(*ifmatch.Document) error, opts ...ifmatch.UpdateOption) (*ifmatch.Document, error) {
+func (s *MemorySync) UpdateDocument(ctx context.Context, doc string, mutate ifmatch.DocumentMutator, opts ...ifmatch.UpdateOption) (*ifmatch.Document, error) {
 	if err := checkSyncName("document", doc); err != nil {
 		return nil, err
 	}
@@ -641,7 +641,7 @@ func listItems[T any](s *MemorySync, cs map[string]*memContainer[T], what, name 
 }
 
 // UpdateListItem implements [ifmatch.SyncAPI] with ifmatch's own update loop.
-func (s *MemorySync) UpdateListItem(ctx context.Context, list string, index int, mutate func(*ifmatch.ListItem) error, opts ...ifmatch.UpdateOption) (*ifmatch.ListItem, error) {
+func (s *MemorySync) UpdateListItem(ctx context.Context, list string, index int, mutate ifmatch.ListItemMutator, opts ...ifmatch.UpdateOption) (*ifmatch.ListItem, error) {
 	if err := checkListItem(list, index); err != nil {
 		return nil, err
 	}
@@ -737,7 +737,7 @@ func (s *MemorySync) ListMapItems(_ context.Context, m string, p *ifmatch.SyncLi
 }
 
 // UpdateMapItem implements [ifmatch.SyncAPI] with ifmatch's own update loop.
-func (s *MemorySync) UpdateMapItem(ctx context.Context, m, key string, mutate func(*ifmatch.MapItem) error, opts ...ifmatch.UpdateOption) (*ifmatch.MapItem, error) {
+func (s *MemorySync) UpdateMapItem(ctx context.Context, m, key string, mutate ifmatch.MapItemMutator, opts ...ifmatch.UpdateOption) (*ifmatch.MapItem, error) {
 	if err := checkMapItem(m, key); err != nil {
 		return nil, err
 	}
