@@ -67,6 +67,15 @@ func TestIdempotencyKeyConcurrentDeliveriesUnderFaults(t *testing.T) {
 		}
 	}
 	srv.ClearFaults()
+	dropped := 0
+	for _, r := range srv.Requests() {
+		if r.Fault == ifmatchtest.DropAfterCommit {
+			dropped++
+		}
+	}
+	if dropped == 0 { // at a 30 % rate over 75+ writes: about 1e-12
+		t.Fatal("no answer was dropped: the faults did not apply")
+	}
 	attrs, _, _ := srv.TaskAttributes(wsSID, taskSID)
 	if attrs["n"] != json.Number(fmt.Sprint(events)) {
 		t.Fatalf("n = %v after %d events delivered 3 times each", attrs["n"], events)
