@@ -3,8 +3,6 @@ package ifmatch
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,10 +14,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
+	"github.com/ifmatch-go/ifmatch/internal/marker"
 )
 
 // resourceOps is what one conditional resource supplies to the update engine:
@@ -89,21 +89,64 @@ func call[T any](ctx context.Context, c *Client, r *request, dec func([]byte, st
 
 // writeOnce performs a single write outside the loop; it forgets the cached
 // version of the resource, which the write makes stale.
+// Its error is [ErrOutcomeUnknown] whenever the write may have landed; a 2xx
+// whose body is unusable landed, and is answered with a read-back.
 func writeOnce[T any](ctx context.Context, c *Client, r *request, dec func([]byte, string) (*T, error)) (*T, error) {
 	if c.cache != nil {
 		defer c.cache.drop(keyOf(r.path))
 	}
-	return call(ctx, c, r, dec)
+	if r.ifMatch != "" { // "": last write wins, by the caller's choice
+		if err := checkETag(r.ifMatch); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		}
+	}
+	v, err := call(ctx, c, r, dec)
+	var bre *badResponseError
+	switch {
+	case err == nil || refused(err):
+		return v, err
+	case errors.As(err, &bre) && bre.Status >= 200 && bre.Status < 300 && ctx.Err() == nil:
+		if v, rerr := call(ctx, c, &request{method: http.MethodGet, product: r.product, path: r.path}, dec); rerr == nil {
+			return v, nil
+		}
+	}
+	return nil, &OutcomeUnknownError{ETag: r.ifMatch, Cause: err}
 }
 
 // deleteOnce deletes the resource at path, conditionally when etag is set.
+// Its error is [ErrOutcomeUnknown] whenever the delete may have happened:
+// no answer, a 5xx, or a 404 or 412 to a transport retry of an attempt whose
+// answer was lost (the first attempt may have deleted it).
 func deleteOnce(ctx context.Context, c *Client, product string, path []string, etag string) error {
 	if c.cache != nil {
 		defer c.cache.drop(keyOf(path))
 	}
-	_, err := c.send(ctx, &request{method: http.MethodDelete, product: product, path: path, ifMatch: etag})
-	return err
+	if etag != "" {
+		if err := checkETag(etag); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		}
+	}
+	lost := new(atomic.Bool)
+	_, err := c.send(context.WithValue(ctx, lostKey{}, lost), &request{method: http.MethodDelete, product: product, path: path, ifMatch: etag})
+	var ae *APIError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusPreconditionFailed) && lost.Load():
+		return &OutcomeUnknownError{ETag: etag, Cause: fmt.Errorf("an attempt's answer was lost and a retry got %d: %w", ae.Status, errLostAnswer)}
+	case refused(err) && !lost.Load():
+		return err
+	}
+	return &OutcomeUnknownError{ETag: etag, Cause: err}
 }
+
+// errLostAnswer is the cause of a delete whose retry found it done.
+var errLostAnswer = errors.New("the first attempt may have deleted it")
+
+// lostKey marks a request's context with an *atomic.Bool the transport sets
+// when it retries an attempt that reached the server but got no usable
+// answer (see checkRetry).
+type lostKey struct{}
 
 func keyOf(path []string) string { return "/" + strings.Join(path, "/") }
 
@@ -163,337 +206,479 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 }
 
 // loop runs the read-modify-write loop for one caller (or one coalesced
-// round of callers, see coalesce).
+// round of callers, see coalesce). [MaxElapsed] bounds all of it, requests
+// and read-backs included, like a deadline on ctx.
 func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate func(*T) error, cfg updateConfig) (*T, OperationResult, error) {
-	var b backoff.BackOff
+	ctx, cancel := context.WithTimeout(ctx, cfg.maxElapsed)
+	defer cancel()
+	u := &update[T]{ctx: ctx, c: c, ops: ops, mutate: mutate, cfg: cfg, start: time.Now()}
 	level, _ := c.levels.get(ops.key)
-	cb := &conflictBackoff{initial: cfg.initial, max: cfg.maxInterval, start: level}
-	defer func() {
-		if l := cb.remember(); l > 0 {
-			c.levels.put(ops.key, l)
-		} else {
-			c.levels.drop(ops.key)
-		}
-	}()
+	u.cb = &conflictBackoff{initial: cfg.initial, max: cfg.maxInterval, start: level}
 	if cfg.newBackoff != nil {
-		b = cfg.newBackoff()
+		u.b = cfg.newBackoff()
 	}
-	if b == nil {
-		b = cb
+	if u.b == nil {
+		u.b = u.cb
 	}
-	start := time.Now()
-	observe := func(a AttemptInfo) {
-		if cfg.observer != nil {
-			cfg.observer(a)
-		}
+	if ops.obj != nil {
+		u.mk = cfg.markerKey
 	}
-	done := func(v *T, r OperationResult) (*T, OperationResult, error) {
-		cb.succeeded = true
-		return v, r, nil
-	}
+	defer u.rememberLevel()
+	return u.run()
+}
 
-	var cur *T
-	fromCache := false
-	if c.cache != nil && !cfg.noCache {
-		if v, ok := c.cache.get(ops.key); ok {
-			cur, fromCache = v.(*T), true
-		}
-	}
-	if cur == nil {
-		var err error
-		if cur, err = ops.fetch(ctx); err != nil {
-			return nil, "", err
-		}
-	}
+// update is one run of the update loop: a small state machine whose events
+// are the answers to its reads and writes. Every exit goes through finish,
+// which holds the outcome rule: while a write of this call may have landed
+// (or may still land), any error is reported as [ErrOutcomeUnknown].
+type update[T any] struct {
+	ctx    context.Context
+	c      *Client
+	ops    *resourceOps[T]
+	mutate func(*T) error
+	cfg    updateConfig
+	b      backoff.BackOff
+	cb     *conflictBackoff // the default backoff, also when b is a custom one (for its level)
+	start  time.Time
+	mk     string // the commit marker key; "" without markers
 
-	mk := cfg.markerKey
-	if ops.obj == nil {
-		mk = ""
-	}
-	// strip copies v without the commit marker: what mutators and callers see.
-	strip := func(v *T) *T {
-		if mk == "" {
-			return v // only ever read, or handed to the caller
-		}
-		cp := ops.clone(v)
-		delete(*ops.obj(cp), mk)
-		return cp
-	}
-	var token string // this call's commit marker for the write in flight
-	landed := func(v *T) bool { return mk != "" && token != "" && hasToken((*ops.obj(v))[mk], token) }
-	// superseded reports that another marked write based on the version our
-	// write was based on has landed: then ours never can.
-	superseded := func(v *T) bool { return mk != "" && token != "" && baseTaken((*ops.obj(v))[mk], token) }
-	refetch := func() (*T, error) {
-		v, err := ops.fetch(ctx)
-		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, joinCtx(ctxErr, err)
-			}
-			return nil, err
-		}
-		return v, nil
-	}
-	// readBack reads the resource when the call cannot go on without it:
-	// after a write whose answer was lost (the read decides the write's
-	// fate) and after a conflict (a failed read would end a call that has
-	// written nothing yet). It is tried harder than the first read: up to
-	// readBackTries times, with growing jittered pauses, within the context.
-	readBack := func() (*T, error) {
-		var err error
-		pause := max(2*cb.rtt, time.Millisecond)
-		for i := 0; i < readBackTries; i++ {
-			var v *T
-			if v, err = refetch(); err == nil || ctx.Err() != nil || !transient(err) {
-				return v, err
-			}
-			if serr := sleepCtx(ctx, pause/2+mrand.N(pause/2+1)); serr != nil {
-				return nil, joinCtx(serr, err)
-			}
-			pause = min(pause*2, time.Second)
-		}
-		return nil, err
-	}
-	var slept time.Duration // the last backoff wait
-	// nextWait returns the next backoff wait, or false when the loop must
-	// stop instead (the backoff says so, or the wait would pass MaxElapsed).
-	nextWait := func() (time.Duration, bool) {
-		wait := b.NextBackOff()
-		return wait, wait != backoff.Stop && time.Since(start)+wait <= cfg.maxElapsed
-	}
-	// sleep waits out a backoff wait, or the context.
-	sleep := func(wait time.Duration, last error) error {
-		slept = wait
-		if err := sleepCtx(ctx, wait); err != nil {
-			return joinCtx(err, last)
-		}
-		return nil
-	}
-	// backoffWait sleeps the next backoff after a write, or reports why the
-	// loop must stop.
-	backoffWait := func(info AttemptInfo, attempt int) error {
-		wait, ok := nextWait()
-		if !ok || attempt >= cfg.maxAttempts {
-			observe(info)
-			return &ConflictError{Attempts: attempt, Elapsed: time.Since(start), Last: info.Err}
-		}
-		info.Wait = wait
-		observe(info)
-		c.log(ctx, levelConflict, "retrying write", "resource", ops.key, "attempt", attempt, "status", info.Status, "wait", wait)
-		return sleep(wait, info.Err)
-	}
-	// busy reports that the re-read after a short wait found another writer
-	// in a run of writes (two or more new versions since the previous read):
-	// a write now would most likely fail, so the default backoff listens
-	// again instead. That costs one read instead of a failed write and a read.
-	busy := func(prev, now string) bool {
-		return b == backoff.BackOff(cb) && cb.rtt > 0 && slept < listenRTT*cb.rtt && versionGap(prev, now) >= 2
-	}
+	cur       *T   // the latest version known
+	fromCache bool // cur is this client's copy of its own last write, not a read
+	attempt   int  // conditional writes sent
+	free      int  // of those, refused only because the cached copy was stale
+	slept     time.Duration
+	last      AttemptInfo // the last write's report
+	unseen    bool        // OnAttempt has not had last yet
 
-	attempt := 0
-	ambiguousETag := "" // If-Match of a write whose outcome is not known yet
-	maybeWrote := false // some write of this call may have landed
+	// What this call's writes may have done. Set before a write is sent,
+	// cleared only on proof (see settle).
+	inFlight    bool   // a write is on the wire
+	pending     string // If-Match of an unanswered write that may still land
+	baseGone    bool   // a 412 to its resend proved the pending write's base version gone
+	token       string // the commit marker of the write in flight or pending
+	maybeLanded bool   // an unanswered write may have landed; nothing proved otherwise
+}
+
+// run reads, then applies the mutator and writes until done.
+func (u *update[T]) run() (*T, OperationResult, error) {
+	if err := u.read(); err != nil {
+		return u.finish(nil, "", err)
+	}
 	for {
-		base := strip(cur)
-		work := ops.clone(base)
-		if err := mutate(work); err != nil {
-			return nil, "", fmt.Errorf("%w: %w", ErrMutatorAborted, err)
+		base, work, form, err := u.apply()
+		if (err != nil || form == nil) && u.fromCache {
+			// A refusal or "nothing to do" on the client's own copy is
+			// confirmed on a fresh read: another process may have moved on.
+			err = u.refresh()
+		} else if err == nil && form == nil {
+			return u.unchanged(base)
+		} else if err == nil {
+			var v *T
+			if v, err = u.write(work, form); v != nil {
+				return u.finish(v, Updated, nil)
+			}
 		}
-		form, err := ops.diff(base, work)
 		if err != nil {
-			return nil, "", err
-		}
-		if len(form) == 0 {
-			if fromCache {
-				// A cached copy may be stale: only the server can say that
-				// there is nothing to do.
-				fromCache = false
-				if cur, err = refetch(); err != nil {
-					return nil, "", err
-				}
-				continue
-			}
-			if maybeWrote {
-				// Our earlier write, or one to the same effect, landed.
-				return done(base, Updated)
-			}
-			return done(base, Unchanged)
-		}
-		etag := *ops.etag(cur)
-		if err := checkETag(etag); err != nil {
-			return nil, "", err
-		}
-		if mk != "" {
-			// Record a unique token with the write, so that after a lost
-			// answer a read tells whether it landed. A resend after an
-			// ambiguous write keeps the token of the first copy.
-			if ambiguousETag == "" || token == "" {
-				token = newToken() + "@" + strings.Trim(etag, `"`)
-			}
-			m := *ops.obj(work)
-			m[mk] = appendToken((*ops.obj(cur))[mk], token)
-			if form, err = ops.diff(cur, work); err != nil {
-				return nil, "", err
-			}
-		}
-		attempt++
-		t0 := time.Now()
-		res, err := ops.write(ctx, etag, form)
-		rtt := time.Since(t0)
-		if err == nil {
-			observe(AttemptInfo{Attempt: attempt, Status: 200, ETag: etag})
-			if c.cache != nil {
-				c.cache.put(ops.key, ops.clone(res))
-			}
-			return done(strip(res), Updated)
-		}
-		if c.cache != nil {
-			c.cache.drop(ops.key)
-		}
-		fromCache = false
-		info := AttemptInfo{Attempt: attempt, Status: statusOf(err), ETag: etag, Err: err}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			observe(info)
-			return nil, "", joinCtx(ctxErr, err)
-		}
-		var bre *badResponseError
-		switch {
-		case errors.As(err, &bre) && bre.Status >= 200 && bre.Status < 300:
-			// The write committed; only its answer was unusable. Read back.
-			observe(info)
-			v, ferr := readBack()
-			if ferr != nil {
-				// It landed all the same: answer with what was written.
-				c.log(ctx, slog.LevelWarn, "write landed; its answer and the read-back were unusable", "resource", ops.key,
-					"error", ferr.Error())
-				v = work
-				*ops.etag(v) = bre.ETag
-			}
-			return done(strip(v), Updated)
-
-		case errors.Is(err, ErrPreconditionFailed):
-			if ambiguousETag != "" {
-				// A 412 after an ambiguous write with the same If-Match may
-				// be our own earlier copy having landed.
-				switch {
-				case mk != "":
-					fresh, ferr := readBack()
-					if ferr != nil {
-						observe(info)
-						return nil, "", &OutcomeUnknownError{ETag: ambiguousETag, Cause: errors.Join(err, ferr)}
-					}
-					if landed(fresh) {
-						observe(info)
-						return done(strip(fresh), Updated)
-					}
-					if !superseded(fresh) && !cfg.idempotent {
-						// Our token may have been pushed out of the bounded
-						// history by later writes: we cannot know.
-						observe(info)
-						return nil, "", &OutcomeUnknownError{ETag: ambiguousETag, Cause: err}
-					}
-					maybeWrote = maybeWrote || !superseded(fresh)
-					ambiguousETag, token, cur = "", "", fresh
-					if err := backoffWait(info, attempt); err != nil {
-						return nil, "", err
-					}
-					continue
-				case !cfg.idempotent:
-					observe(info)
-					return nil, "", &OutcomeUnknownError{ETag: ambiguousETag, Cause: err}
-				}
-			}
-			ambiguousETag = ""
-			cb.observeRTT(rtt)
-			if err := backoffWait(info, attempt); err != nil {
-				return nil, "", err
-			}
-			if cur, err = readBack(); err != nil {
-				return nil, "", err
-			}
-			cb.observeProgress(versionGap(etag, *ops.etag(cur)))
-			if busy(etag, *ops.etag(cur)) {
-				// Listen once, then write whatever the next read shows: a
-				// writer is never starved by another one's long run.
-				prev := *ops.etag(cur)
-				wait, ok := nextWait()
-				if !ok {
-					return nil, "", &ConflictError{Attempts: attempt, Elapsed: time.Since(start), Last: info.Err}
-				}
-				c.log(ctx, levelConflict, "resource busy; reading again before writing", "resource", ops.key, "wait", wait)
-				if err := sleep(wait, info.Err); err != nil {
-					return nil, "", err
-				}
-				fresh, ferr := refetch()
-				switch {
-				case ferr == nil:
-					cur = fresh
-					cb.observeProgress(versionGap(prev, *ops.etag(cur)))
-				case ctx.Err() != nil:
-					return nil, "", ferr
-				default:
-					// Listening was optional: write with what the last read
-					// showed rather than fail the call over this read.
-					c.log(ctx, slog.LevelInfo, "read while listening failed", "resource", ops.key, "error", ferr.Error())
-				}
-			}
-			continue
-
-		case ambiguousWrite(err):
-			fresh, ferr := readBack()
-			if ferr != nil {
-				observe(info)
-				return nil, "", &OutcomeUnknownError{ETag: etag, Cause: errors.Join(err, ferr)}
-			}
-			if landed(fresh) {
-				observe(info)
-				return done(strip(fresh), Updated)
-			}
-			switch {
-			case *ops.etag(fresh) == etag:
-				// Not landed (yet): the resend carries the same If-Match, so
-				// at most one of the two copies can ever commit.
-				ambiguousETag = etag
-				maybeWrote = maybeWrote || mk == ""
-			case superseded(fresh):
-				// Another write on our base version landed: ours never can.
-				ambiguousETag, token = "", ""
-			case cfg.idempotent:
-				maybeWrote = true
-			default:
-				observe(info)
-				return nil, "", &OutcomeUnknownError{ETag: etag, Cause: err}
-			}
-			cur = fresh
-			if err := backoffWait(info, attempt); err != nil {
-				var ce *ConflictError
-				switch {
-				case !errors.As(err, &ce):
-					return nil, "", err
-				case maybeWrote:
-					return nil, "", &OutcomeUnknownError{ETag: etag, Cause: info.Err}
-				default:
-					return nil, "", info.Err // out of attempts; it did not land
-				}
-			}
-			continue
-
-		default:
-			observe(info)
-			return nil, "", err
+			return u.finish(nil, "", err)
 		}
 	}
 }
 
-// versionGap returns b-a for Twilio's integer versions, 0 when either is opaque.
+// read takes the client's cached copy of the resource, or reads it.
+func (u *update[T]) read() error {
+	if u.c.cache != nil && !u.cfg.noCache {
+		if v, ok := u.c.cache.get(u.ops.key); ok {
+			if v, ok := v.(*T); ok && checkETag(*u.ops.etag(v)) == nil {
+				u.cur, u.fromCache = v, true
+				return nil
+			}
+			u.c.cache.drop(u.ops.key)
+		}
+	}
+	return u.refresh()
+}
+
+// refresh reads the resource.
+func (u *update[T]) refresh() error {
+	v, err := u.ops.fetch(u.ctx)
+	if err != nil {
+		return err
+	}
+	u.cur, u.fromCache = v, false
+	return nil
+}
+
+// apply runs the mutator on a copy of cur (without markers) and returns
+// that base, the mutated copy and the form fields that differ (nil: none).
+func (u *update[T]) apply() (base, work *T, form url.Values, err error) {
+	base = u.strip(u.cur)
+	work = u.ops.clone(base)
+	if err := u.mutate(work); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrMutatorAborted, err)
+	}
+	if form, err = u.ops.diff(base, work); err != nil || len(form) == 0 {
+		return base, work, nil, err
+	}
+	return base, work, form, nil
+}
+
+// unchanged ends a call whose mutator has nothing (more) to change.
+func (u *update[T]) unchanged(base *T) (*T, OperationResult, error) {
+	switch {
+	case u.pending != "":
+		// An unanswered write may still land: no promise is possible.
+		return u.finish(nil, "", errors.New("the mutator changed nothing while an earlier write was unresolved"))
+	case u.maybeLanded:
+		// Idempotent: our earlier write, or one to the same effect, landed.
+		return u.finish(base, Updated, nil)
+	}
+	return u.finish(base, Unchanged, nil)
+}
+
+// write sends one conditional write of form (work's marker added) and
+// handles its answer. It returns the new version when the write landed.
+func (u *update[T]) write(work *T, form url.Values) (*T, error) {
+	etag := *u.ops.etag(u.cur)
+	if err := checkETag(etag); err != nil {
+		return nil, err
+	}
+	form, err := u.mark(work, form)
+	if err != nil {
+		return nil, err
+	}
+	u.attempt++
+	u.inFlight = true
+	t0 := time.Now()
+	res, err := u.ops.write(u.ctx, etag, form)
+	u.inFlight = !refused(err) // a write refused for sure cannot land
+	u.last, u.unseen = AttemptInfo{Attempt: u.attempt, Status: statusOf(err), ETag: etag, Err: err}, true
+	if err != nil && u.c.cache != nil {
+		u.c.cache.drop(u.ops.key)
+	}
+	var bre *badResponseError
+	switch {
+	case err == nil:
+		u.last.Status = http.StatusOK
+		u.remember(res)
+		return u.strip(res), nil
+	case errors.As(err, &bre) && bre.Status >= 200 && bre.Status < 300:
+		return u.committed(work, bre), nil
+	case errors.Is(err, ErrPreconditionFailed):
+		return u.conflict(etag, time.Since(t0))
+	case u.inFlight && u.ctx.Err() == nil:
+		u.inFlight, u.pending = false, etag
+		return u.settle(err)
+	}
+	return nil, err
+}
+
+// mark adds this call's commit marker to work and recomputes the form: a
+// resend after an unanswered write keeps the first copy's token.
+func (u *update[T]) mark(work *T, form url.Values) (url.Values, error) {
+	if u.mk == "" {
+		return form, nil
+	}
+	prev := (*u.ops.obj(u.cur))[u.mk]
+	if u.pending == "" || u.token == "" {
+		u.token = marker.Next(prev)
+	}
+	(*u.ops.obj(work))[u.mk] = marker.Append(prev, u.token, maxMarkers)
+	return u.ops.diff(u.cur, work)
+}
+
+// committed handles a 2xx write whose answer was unusable: it landed; the
+// read-back (or, failing that, the written copy) is the answer.
+func (u *update[T]) committed(work *T, bre *badResponseError) *T {
+	u.inFlight, u.pending = false, ""
+	v, err := u.readBack(u.hasETag)
+	if err != nil {
+		u.c.log(u.ctx, slog.LevelWarn, "write landed; its answer and the read-back were unusable",
+			"resource", u.ops.key, "error", err.Error())
+		v = work
+		*u.ops.etag(v) = bre.ETag
+	}
+	return u.strip(v)
+}
+
+// conflict handles a 412.
+func (u *update[T]) conflict(etag string, rtt time.Duration) (*T, error) {
+	if u.pending != "" {
+		// Something landed on the version our unanswered write was based
+		// on: perhaps that write.
+		u.baseGone = true
+		if u.mk == "" && !u.cfg.idempotent {
+			return nil, u.last.Err // no read could tell: unknown
+		}
+		return u.settle(u.last.Err)
+	}
+	if u.fromCache {
+		// Only the client's own copy was stale: read, and write again at
+		// once. This is not contention; it costs no attempt.
+		u.free++
+		u.flush(0)
+		return nil, u.reread()
+	}
+	u.cb.observeRTT(rtt)
+	if err := u.backoffWait(); err != nil {
+		return nil, err
+	}
+	if err := u.reread(); err != nil {
+		return nil, err
+	}
+	u.cb.observeProgress(versionGap(etag, *u.ops.etag(u.cur)))
+	return nil, u.listen(etag)
+}
+
+// reread reads the resource after a refused write, tried harder than the
+// first read (a failure would end a call that has written nothing).
+func (u *update[T]) reread() error {
+	v, err := u.readBack(u.hasETag)
+	if err != nil {
+		return err
+	}
+	u.cur, u.fromCache = v, false
+	return nil
+}
+
+// listen waits and reads once more instead of writing when the re-read
+// after a short wait shows another writer in a run of writes (two or more
+// new versions since our write's base): a read instead of a refused write
+// and its re-read. Default backoff only; once per conflict, so no writer is
+// starved by another's long run.
+func (u *update[T]) listen(base string) error {
+	now := *u.ops.etag(u.cur)
+	if u.b != backoff.BackOff(u.cb) || u.cb.rtt <= 0 || u.slept >= listenRTT*u.cb.rtt || versionGap(base, now) < 2 {
+		return nil
+	}
+	wait, ok := u.nextWait()
+	if !ok {
+		return u.giveUp()
+	}
+	u.c.log(u.ctx, levelConflict, "resource busy; reading again before writing", "resource", u.ops.key, "wait", wait)
+	if err := u.sleep(wait); err != nil {
+		return err
+	}
+	v, err := u.ops.fetch(u.ctx)
+	switch {
+	case err == nil:
+		u.cur = v
+		u.cb.observeProgress(versionGap(now, *u.ops.etag(v)))
+	case u.ctx.Err() != nil:
+		return err
+	default:
+		// Listening was optional: write with what the last read showed.
+		u.c.log(u.ctx, slog.LevelInfo, "read while listening failed", "resource", u.ops.key, "error", err.Error())
+	}
+	return nil
+}
+
+// settle reads back after a write whose answer was lost (or a 412 on its
+// resend) and decides its fate. It returns the landed version, or nil to go
+// on: after a wait, with a resend (same If-Match and marker) while the
+// write may still land, or with a fresh write once it never can.
+func (u *update[T]) settle(cause error) (*T, error) {
+	fresh, err := u.readBack(u.decisive)
+	if err != nil {
+		return nil, errors.Join(cause, err)
+	}
+	u.cur, u.fromCache = fresh, false
+	switch u.verdict(fresh) {
+	case marker.Landed:
+		u.pending = ""
+		u.remember(fresh)
+		return u.strip(fresh), nil
+	case marker.Superseded:
+		u.pending, u.token, u.baseGone = "", "", false
+	case marker.Unknown:
+		u.pending, u.token, u.baseGone, u.maybeLanded = "", "", false, true
+		if !u.cfg.idempotent {
+			return nil, cause
+		}
+	}
+	return nil, u.backoffWait()
+}
+
+// verdict tells the fate of the pending write from a read-back: Landed (our
+// marker is there), Superseded (it never can land), Absent (not landed; it
+// may still, the resource being at its base version) or Unknown (it may have
+// landed; nothing proves otherwise).
+func (u *update[T]) verdict(fresh *T) marker.Verdict {
+	now := *u.ops.etag(fresh)
+	gone := u.baseGone || now != u.pending && checkETag(now) == nil
+	if u.mk != "" {
+		switch v := marker.Check((*u.ops.obj(fresh))[u.mk], u.token); {
+		case v == marker.Absent && gone:
+			return marker.Superseded // a write without our marker took our base
+		case v != marker.Unknown:
+			return v
+		}
+	}
+	if !gone && now == u.pending {
+		return marker.Absent
+	}
+	return marker.Unknown
+}
+
+// decisive reports whether a read-back can settle the pending write: it
+// has a usable ETag, or our marker decides without one.
+func (u *update[T]) decisive(v *T) bool {
+	if u.hasETag(v) {
+		return true
+	}
+	vd := u.verdict(v)
+	return vd == marker.Landed || vd == marker.Superseded
+}
+
+func (u *update[T]) hasETag(v *T) bool { return checkETag(*u.ops.etag(v)) == nil }
+
+// readBack reads the resource when the call cannot go on without it, up to
+// readBackTries times with growing jittered pauses, until a read is ok: a
+// failed read is tried again when it may succeed (no answer, 429, 5xx), and
+// so is one that ok refuses (an answer without a usable ETag).
+func (u *update[T]) readBack(ok func(*T) bool) (*T, error) {
+	pause := max(2*u.cb.rtt, time.Millisecond)
+	var err error
+	for i := 0; i < readBackTries; i++ {
+		if i > 0 {
+			if serr := sleepCtx(u.ctx, pause/2+mrand.N(pause/2+1)); serr != nil {
+				return nil, err
+			}
+			pause = min(pause*2, time.Second)
+		}
+		var v *T
+		v, err = u.ops.fetch(u.ctx)
+		switch {
+		case err == nil && ok(v):
+			return v, nil
+		case err == nil:
+			err = checkETag(*u.ops.etag(v))
+		case u.ctx.Err() != nil || !transient(err):
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+// backoffWait sleeps the next backoff after a write, or reports why the
+// loop must stop: out of attempts or time.
+func (u *update[T]) backoffWait() error {
+	wait, ok := u.nextWait()
+	if !ok || u.attempt-u.free >= u.cfg.maxAttempts {
+		return u.giveUp()
+	}
+	u.flush(wait)
+	u.c.log(u.ctx, levelConflict, "retrying write", "resource", u.ops.key, "attempt", u.attempt,
+		"status", u.last.Status, "wait", wait)
+	return u.sleep(wait)
+}
+
+// giveUp is the error of a loop out of attempts or time: after conflicts,
+// a *ConflictError; otherwise the last write's own error.
+func (u *update[T]) giveUp() error {
+	last := u.last.Err
+	if errors.Is(last, ErrPreconditionFailed) {
+		return &ConflictError{Attempts: u.attempt, Elapsed: time.Since(u.start), Last: last}
+	}
+	return last
+}
+
+// nextWait returns the next backoff wait, or false when the loop must stop
+// instead (the backoff says so, or the wait would pass MaxElapsed).
+func (u *update[T]) nextWait() (time.Duration, bool) {
+	wait := u.b.NextBackOff()
+	return wait, wait != backoff.Stop && time.Since(u.start)+wait <= u.cfg.maxElapsed
+}
+
+func (u *update[T]) sleep(wait time.Duration) error {
+	u.slept = wait
+	return sleepCtx(u.ctx, wait)
+}
+
+// flush reports the last write to OnAttempt, once, with the wait after it.
+func (u *update[T]) flush(wait time.Duration) {
+	if !u.unseen {
+		return
+	}
+	u.unseen = false
+	u.last.Wait = wait
+	if u.cfg.observer != nil {
+		u.cfg.observer(u.last)
+	}
+}
+
+// finish is every exit of the loop. While a write of this call may have
+// landed or may still land, an error becomes [ErrOutcomeUnknown] (joined
+// with the context's error, if it ended); an exhausted conflict budget is
+// then no [ErrConflict], which promises that nothing was applied.
+func (u *update[T]) finish(v *T, res OperationResult, err error) (*T, OperationResult, error) {
+	u.flush(0)
+	if err == nil {
+		u.cb.succeeded = true
+		return v, res, nil
+	}
+	if ctxErr := u.ctx.Err(); ctxErr != nil {
+		// The context's end is named first, with the last real failure.
+		if !errors.Is(err, ctxErr) {
+			err = errors.Join(ctxErr, err)
+		}
+		if last := u.last.Err; last != nil && !errors.Is(err, last) {
+			err = errors.Join(err, last)
+		}
+	}
+	if u.inFlight || u.pending != "" || u.maybeLanded {
+		var ce *ConflictError
+		if errors.As(err, &ce) {
+			err = ce.Last
+		}
+		return nil, "", &OutcomeUnknownError{ETag: u.last.ETag, Cause: err}
+	}
+	return nil, "", err
+}
+
+// remember keeps v as the client's copy of its last write, when its ETag
+// can serve as an If-Match.
+func (u *update[T]) remember(v *T) {
+	if u.c.cache != nil && u.hasETag(v) {
+		u.c.cache.put(u.ops.key, u.ops.clone(v))
+	} else if u.c.cache != nil {
+		u.c.cache.drop(u.ops.key)
+	}
+}
+
+// strip returns v without the commit marker: what mutators and callers see.
+func (u *update[T]) strip(v *T) *T {
+	if u.mk == "" {
+		return v // only ever read, or handed to the caller
+	}
+	cp := u.ops.clone(v)
+	delete(*u.ops.obj(cp), u.mk)
+	return cp
+}
+
+// rememberLevel keeps the contention level reached for the next call.
+func (u *update[T]) rememberLevel() {
+	if l := u.cb.remember(); l > 0 {
+		u.c.levels.put(u.ops.key, l)
+	} else {
+		u.c.levels.drop(u.ops.key)
+	}
+}
+
+// versionGap returns b-a for Twilio's integer versions: 0 when either is
+// opaque, or when the gap is too large to be a count of writes (opaque
+// ETags that happen to be digits). It only tunes the backoff; no outcome
+// depends on it.
 func versionGap(a, b string) int64 {
 	va, err1 := strconv.ParseInt(strings.Trim(a, `"`), 10, 64)
 	vb, err2 := strconv.ParseInt(strings.Trim(b, `"`), 10, 64)
-	if err1 != nil || err2 != nil || vb < va {
+	if err1 != nil || err2 != nil || vb < va || vb-va > maxVersionGap {
 		return 0
 	}
 	return vb - va
 }
+
+// maxVersionGap is the largest version gap taken as a count of writes.
+const maxVersionGap = 4096
 
 // transient reports whether a failed read may succeed if tried again: no
 // answer, an unusable one, 429 or 5xx. A 404 or 401 will not change.
@@ -506,96 +691,30 @@ func transient(err error) bool {
 // or follow a conflict (each read itself has the transport's retries).
 const readBackTries = 4
 
-// newToken returns a unique write token for commit markers.
-func newToken() string {
-	var b [9]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// maxMarkers bounds how many write tokens a resource keeps. A lost answer
-// is resolved as long as fewer writes than this landed before the read-back.
+// maxMarkers bounds how many write tokens a resource keeps (see
+// internal/marker). A lost answer is settled as long as fewer marked writes
+// than this landed between the write and its read-back.
 const maxMarkers = 32
-
-// appendToken returns the stored token list v (as decoded JSON) plus tok,
-// keeping only the last maxMarkers.
-func appendToken(v any, tok string) []any {
-	var out []any
-	if list, ok := v.([]any); ok {
-		for _, e := range list {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-	}
-	out = append(out, tok)
-	if len(out) > maxMarkers {
-		out = out[len(out)-maxMarkers:]
-	}
-	return out
-}
-
-// baseTaken reports whether the token list v proves that a write carrying
-// tok ("<random>@<base ETag>") that is not in v can no longer land: another
-// marked write on the same base version landed, or (Twilio's ETags being
-// integers that every write increments) the list still holds a write based
-// on an older version, so it covers every write since ours was sent.
-func baseTaken(v any, tok string) bool {
-	_, base, _ := strings.Cut(tok, "@")
-	ours, numeric := strconv.ParseInt(base, 10, 64)
-	list, _ := v.([]any)
-	for _, e := range list {
-		s, _ := e.(string)
-		_, b, ok := strings.Cut(s, "@")
-		if !ok || s == tok {
-			continue
-		}
-		if b == base {
-			return true
-		}
-		if n, err := strconv.ParseInt(b, 10, 64); err == nil && numeric == nil && n < ours {
-			return true
-		}
-	}
-	return false
-}
-
-func hasToken(v any, tok string) bool {
-	list, _ := v.([]any)
-	for _, e := range list {
-		if e == tok {
-			return true
-		}
-	}
-	return false
-}
 
 const levelConflict = -2 // between Debug (-4) and Info (0)
 
-// joinCtx joins a context error with the last real error, unless the latter
-// already is the context error.
-func joinCtx(ctxErr, last error) error {
-	if last == nil || errors.Is(last, ctxErr) {
-		return ctxErr
-	}
-	return errors.Join(ctxErr, last)
-}
-
-// ambiguousWrite reports a write failure after which the write may or may not
-// have been applied: no answer after the request was sent, or a 5xx.
-func ambiguousWrite(err error) bool {
-	var te *transportError
-	if errors.As(err, &te) {
-		return !te.NotSent
+// refused reports a write failure after which the write certainly did not
+// land and never will: a 4xx or 501 answer, or a request that never left.
+// Anything else (no answer, another 5xx, an error of unknown kind, or a
+// context that ended while the request was out) may hide a commit.
+func refused(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		switch ae.Status {
-		case 500, 502, 503, 504:
-			return true
-		}
+		return ae.Status >= 400 && ae.Status < 500 || ae.Status == http.StatusNotImplemented
 	}
-	return false
+	var te *transportError
+	if errors.As(err, &te) {
+		return te.NotSent
+	}
+	return errors.Is(err, ErrInvalidArgument) // the request could not be built
 }
 
 func statusOf(err error) int {
@@ -606,13 +725,16 @@ func statusOf(err error) int {
 	return 0
 }
 
-// checkETag refuses what cannot serve as an If-Match: nothing, or a weak tag.
+// checkETag refuses what cannot serve as an If-Match: nothing, a weak tag,
+// or the wildcard (which would overwrite any version).
 func checkETag(etag string) error {
-	if etag == "" {
+	switch {
+	case etag == "":
 		return fmt.Errorf("%w: the server sent no ETag, so no conditional write is possible", ErrNoETag)
-	}
-	if strings.HasPrefix(etag, "W/") {
+	case strings.HasPrefix(etag, "W/"):
 		return fmt.Errorf("%w: the server sent only a weak ETag %q", ErrNoETag, truncate(etag))
+	case strings.TrimSpace(etag) == "*":
+		return fmt.Errorf("%w: ETag \"*\" matches any version; a conditional write needs the version read", ErrNoETag)
 	}
 	return nil
 }

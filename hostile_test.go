@@ -203,12 +203,13 @@ func TestCancellationAtEveryStage(t *testing.T) {
 		}, nil},
 		{"transport backoff", func(t *testing.T, reached chan struct{}) *ifmatch.Client {
 			// The client logs when it schedules a retry: that is when it
-			// starts to wait an hour.
+			// starts to wait 20 s (under MaxElapsed, which a longer
+			// Retry-After would end at once).
 			logger := slog.New(signalHandler{msg: "retry scheduled", reached: reached})
 			c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Retry-After", "3600")
+				w.Header().Set("Retry-After", "20")
 				w.WriteHeader(503)
-			}, ifmatch.WithTransportRetry(5, time.Hour, time.Hour), ifmatch.WithLogger(logger))
+			}, ifmatch.WithTransportRetry(5, 20*time.Second, 20*time.Second), ifmatch.WithLogger(logger))
 			return c
 		}, func(t *testing.T, err error) {
 			var ae *ifmatch.APIError

@@ -73,7 +73,7 @@ func withEventKey[T any](ops *resourceOps[T], key string, mutate func(*T) error,
 	return func(v *T) error {
 		obj := ops.obj(v)
 		hist, had := (*obj)[IdempotencyKeysField]
-		if hasToken(hist, key) {
+		if hasKey(hist, key) {
 			*seen = true
 			return nil
 		}
@@ -136,4 +136,15 @@ func checkEventKey(key string) error {
 			ErrInvalidArgument, MaxIdempotencyKeyLen, len(key))
 	}
 	return nil
+}
+
+// hasKey reports whether the stored key list v (decoded JSON) holds key.
+func hasKey(v any, key string) bool {
+	list, _ := v.([]any)
+	for _, e := range list {
+		if e == key {
+			return true
+		}
+	}
+	return false
 }

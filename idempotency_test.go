@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ifmatch-go/ifmatch"
 	"github.com/ifmatch-go/ifmatch/ifmatchtest"
@@ -31,6 +32,8 @@ func TestIdempotencyKeyConcurrentDeliveriesUnderFaults(t *testing.T) {
 	taskSID := srv.AddTask(wsSID, map[string]any{"n": 0})
 	srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.DropAfterCommit, Method: http.MethodPost, Rate: 0.3})
 	srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.Fail502, Method: http.MethodPost, Rate: 0.1})
+	srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.CommitThen502, Method: http.MethodPost, Rate: 0.1})
+	srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.LateCommit, Method: http.MethodPost, Rate: 0.05, Latency: 3 * time.Millisecond})
 	clients := []ifmatch.Workspace{srv.Client().Workspace(wsSID), srv.Client().Workspace(wsSID)}
 	const events = 25
 	for e := 0; e < events; e++ {
@@ -67,6 +70,7 @@ func TestIdempotencyKeyConcurrentDeliveriesUnderFaults(t *testing.T) {
 		}
 	}
 	srv.ClearFaults()
+	srv.Settle() // late commits land (or not) before the count
 	dropped := 0
 	for _, r := range srv.Requests() {
 		if r.Fault == ifmatchtest.DropAfterCommit {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -119,6 +120,24 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, ctxErr
 	}
+	retry, rerr := retryPolicy(ctx, st, resp, err)
+	if lost, _ := ctx.Value(lostKey{}).(*atomic.Bool); retry && lost != nil && reachedServer(resp, err) {
+		lost.Store(true)
+	}
+	return retry, rerr
+}
+
+// reachedServer reports an attempt that the server may have acted on
+// although its answer says nothing usable: no answer once sent, or a 5xx.
+func reachedServer(resp *http.Response, err error) bool {
+	if err != nil {
+		return !isDialError(err)
+	}
+	return resp.StatusCode >= 500
+}
+
+// retryPolicy is checkRetry's decision for one attempt.
+func retryPolicy(ctx context.Context, st *reqState, resp *http.Response, err error) (bool, error) {
 	if err != nil {
 		st.last = &transportError{Method: st.method, URL: st.url, Err: err}
 		if !retryableTransportErr(err) {

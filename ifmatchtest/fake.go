@@ -11,6 +11,54 @@
 //     [ifmatch.TaskAPI], [ifmatch.WorkerAPI] and [ifmatch.SyncAPI], no HTTP
 //     at all, for unit tests of code that depends on those interfaces. They
 //     keep the Client's contract (checked by the same contract tests).
+//
+// # Faults
+//
+// [Fake.Inject] scripts what a real network does to a request, for the first
+// Fault.Count matching requests or for each with probability Fault.Rate
+// (seeded by [WithSeed]); Fault.Method and Fault.PathContains narrow which
+// requests match. Before commit (the resource is untouched): [Fail500],
+// [Fail502], [Fail503], [RateLimit], [HTMLError], [Stall], [Slow]. After
+// commit (the write is applied, the answer is spoiled): [DropAfterCommit],
+// [TruncateAfterCommit], [CommitThen500], [CommitThen502], [CommitThen503],
+// [CommitThen504], [CommitThenStall] (the answer waits until the client
+// gives up), [NoETag] and [WeakETag] (a 2xx without a usable ETag, on reads
+// too). And [LateCommit]: the request is answered 503 at once and applied
+// Fault.Latency later, only if its If-Match still matches then. Call
+// [Fake.Settle] before asserting on state after late commits; it waits for
+// them instead of the test sleeping.
+//
+//	srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.LateCommit, Method: "POST", Count: 1, Latency: 30 * time.Millisecond})
+//	_, err := client.Workspace(ws).UpdateTask(ctx, sid, fn)
+//	srv.Settle()
+//	attrs, version, _ := srv.TaskAttributes(ws, sid)
+//
+// # ETag styles
+//
+// By default ETags are Twilio's quoted integers ("3"). [WithETagStyle]
+// switches every resource to bare integers, opaque hex strings or opaque
+// decimal strings in no order ([ETagStyles] lists them), to check that a
+// client treats ETags as opaque; If-Match is compared in the same style.
+//
+// # Tracing calls
+//
+// To know which call each write came from, tag the context of each call with
+// [WithCall] and send requests through [Fake.CallTransport] (clients from
+// [Server.Client] and [Fake.MockClient] do by default). The transport copies
+// the tag into a request header ([CallHeader], or [WithCallHeader]) on every
+// try, transport retries included; the fake records it on each [Request] and
+// on each [Commit] of the commit log ([Fake.Commits]), which also gives the
+// version before and after each write, its fault, and whether it landed late.
+// A coalescing client sends several callers' mutations in one write, which
+// carries only one of their tags.
+//
+//	hc := &http.Client{Transport: srv.CallTransport(nil), Timeout: time.Second}
+//	c := srv.Client(ifmatch.WithHTTPClient(hc))
+//	_, err := c.Workspace(ws).UpdateTask(ifmatchtest.WithCall(ctx, "call-7"), sid, fn)
+//	srv.Settle()
+//	for _, cm := range srv.Commits() {
+//		if cm.Call == "call-7" { /* a write of call-7 landed */ }
+//	}
 package ifmatchtest
 
 import (
@@ -51,6 +99,12 @@ type Fake struct {
 	reqs       []Request
 	latency    time.Duration
 	now        func() time.Time
+	etagStyle  ETagStyle
+	etagSalt   uint64
+	callHeader string
+	commits    []Commit
+	pending    int        // late commits not yet run or dropped
+	settled    *sync.Cond // on mu; broadcast when pending drops to 0
 }
 
 // Option configures a Fake or a Server.
@@ -61,7 +115,10 @@ func WithLatency(d time.Duration) Option { return func(f *Fake) { f.latency = d 
 
 // WithSeed seeds the random source of rate-based faults, for reproducible runs.
 func WithSeed(seed uint64) Option {
-	return func(f *Fake) { f.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+	return func(f *Fake) {
+		f.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+		f.etagSalt = seed * 0x9e3779b97f4a7c15
+	}
 }
 
 // NewFake returns an in-memory Twilio with no listener; see [Fake.MockClient]
@@ -79,7 +136,10 @@ func NewFake(opts ...Option) *Fake {
 		apiKeys:    map[string]string{},
 		rng:        rand.New(rand.NewPCG(1, 2)),
 		now:        func() time.Time { return time.Now().UTC().Truncate(time.Second) },
+		etagSalt:   0x5eed,
+		callHeader: CallHeader,
 	}
+	f.settled = sync.NewCond(&f.mu)
 	for _, o := range opts {
 		o(f)
 	}
@@ -98,6 +158,9 @@ type Request struct {
 	// At is when the fake decided the request (after any simulated latency):
 	// for a write, the moment it committed or was refused.
 	At time.Time
+	// Call is the value of the request's call header ([CallHeader] unless
+	// set by [WithCallHeader]): the test's name for the call that sent it.
+	Call string
 }
 
 // Requests returns a copy of the request log.
@@ -133,10 +196,11 @@ func (f *Fake) CountStatus(status int) int {
 	return n
 }
 
-// ResetLog empties the request log.
+// ResetLog empties the request log and the commit log.
 func (f *Fake) ResetLog() {
 	f.mu.Lock()
 	f.reqs = nil
+	f.commits = nil
 	f.mu.Unlock()
 }
 
@@ -246,19 +310,6 @@ func (f *Fake) SetTaskAttributes(ws, sid string, attrs map[string]any) bool {
 		rec.updated = f.now()
 	}
 	return ok
-}
-
-func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
-
-// etagMatches compares an If-Match value with a version: quoted or bare
-// numbers match, as does "*".
-func etagMatches(ifMatch string, version int) bool {
-	v := strings.TrimSpace(ifMatch)
-	if v == "*" {
-		return true
-	}
-	v = strings.Trim(v, `"`)
-	return v == strconv.Itoa(version)
 }
 
 // twilioError is Twilio's JSON error body.

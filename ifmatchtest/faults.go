@@ -29,6 +29,35 @@ const (
 	Stall FaultKind = "stall"
 	// Slow adds Fault.Latency before handling the request normally.
 	Slow FaultKind = "slow"
+
+	// CommitThen500, CommitThen502, CommitThen503 and CommitThen504 handle
+	// the request normally (a write is applied) and then, if it succeeded,
+	// answer that status with Twilio's JSON error body instead, as a gateway
+	// that lost the origin's answer does. The client cannot tell them from
+	// the before-commit Fail5xx faults.
+	CommitThen500 FaultKind = "commit-then-500"
+	CommitThen502 FaultKind = "commit-then-502"
+	CommitThen503 FaultKind = "commit-then-503"
+	CommitThen504 FaultKind = "commit-then-504"
+	// LateCommit answers a POST or DELETE 503 at once, without applying it,
+	// then applies it Fault.Latency later (default 20ms) exactly as if it
+	// arrived then: only if its If-Match still matches the resource (a write
+	// without If-Match always applies). The late write is in [Fake.Commits]
+	// with Late set, not in the request log. Call [Fake.Settle] before
+	// asserting on state. On a GET it is a plain 503.
+	LateCommit FaultKind = "late-commit"
+	// CommitThenStall handles the request normally (a write is applied),
+	// then holds the answer until the request's context ends (the client's
+	// per-try timeout or the call's deadline) and drops the connection; with
+	// Fault.Latency set, it answers normally after that long if the client
+	// is still waiting.
+	CommitThenStall FaultKind = "commit-then-stall"
+	// NoETag answers a successful request (GET or write) without its ETag
+	// header.
+	NoETag FaultKind = "no-etag"
+	// WeakETag answers a successful request (GET or write) with its ETag
+	// made weak: W/"<token>". A weak ETag never matches If-Match.
+	WeakETag FaultKind = "weak-etag"
 )
 
 // Fault scripts one injected failure. It applies to requests matching Method
@@ -44,7 +73,8 @@ type Fault struct {
 	// RetryAfter, when set, is sent as Retry-After (whole seconds) with
 	// 429 and 503 answers.
 	RetryAfter time.Duration
-	// Latency is the delay of a Slow fault.
+	// Latency is the delay of a Slow fault, of a LateCommit's write, and of
+	// a CommitThenStall's answer.
 	Latency time.Duration
 }
 

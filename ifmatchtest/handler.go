@@ -1,6 +1,7 @@
 package ifmatchtest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -66,10 +67,14 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 		time.Sleep(latency) // simulated network round trip, not synchronisation
 	}
 	_ = r.ParseForm()
-	entry := Request{Method: r.Method, Path: r.URL.Path, IfMatch: r.Header.Get("If-Match"), Form: r.PostForm}
+	entry := Request{Method: r.Method, Path: r.URL.Path, IfMatch: r.Header.Get("If-Match"), Form: r.PostForm,
+		Call: r.Header.Get(f.callHeader)}
+	info := &reqInfo{}
 	if ft != nil {
 		entry.Fault = ft.Kind
+		info.fault = ft.Kind
 	}
+	r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
 	logStatus := func(s int) {
 		entry.Status = s
 		entry.At = time.Now()
@@ -87,14 +92,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 			return errDropped
 		case Fail500, Fail502, Fail503, RateLimit:
 			code, _ := strconv.Atoi(string(ft.Kind))
-			if ft.RetryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(int(ft.RetryAfter/time.Second)))
-			}
-			twilioCode := 20500
-			if ft.Kind == RateLimit {
-				twilioCode = 20429
-			}
-			writeError(w, code, twilioCode, http.StatusText(code))
+			writeFault(w, ft, code)
 			logStatus(code)
 			return nil
 		case HTMLError:
@@ -103,6 +101,13 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 			_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
 			logStatus(http.StatusBadGateway)
 			return nil
+		case LateCommit:
+			if r.Method != http.MethodGet {
+				f.commitLater(r, ft.Latency)
+			}
+			writeFault(w, ft, http.StatusServiceUnavailable)
+			logStatus(http.StatusServiceUnavailable)
+			return nil
 		}
 	}
 	rec := &recorder{header: http.Header{}}
@@ -110,12 +115,13 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 	if rec.status == 0 {
 		rec.status = 200
 	}
-	logStatus(rec.status)
 	if ft != nil && rec.status < 300 {
 		switch ft.Kind {
 		case DropAfterCommit:
+			logStatus(rec.status)
 			return errDropped
 		case TruncateAfterCommit:
+			logStatus(rec.status)
 			for k, v := range rec.header {
 				w.Header()[k] = v
 			}
@@ -123,7 +129,26 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(rec.status)
 			_, _ = w.Write(rec.body[:len(rec.body)/2])
 			return nil
+		case CommitThen500, CommitThen502, CommitThen503, CommitThen504:
+			code, _ := strconv.Atoi(strings.TrimPrefix(string(ft.Kind), "commit-then-"))
+			writeFault(w, ft, code)
+			logStatus(code)
+			return nil
+		case CommitThenStall:
+			logStatus(0) // the client sees no answer unless Latency ends the stall first
+			if !waitOrDone(r.Context(), ft.Latency) {
+				return errDropped
+			}
+		case NoETag:
+			rec.header.Del("ETag")
+		case WeakETag:
+			if e := rec.header.Get("ETag"); e != "" {
+				rec.header.Set("ETag", "W/"+`"`+strings.Trim(e, `"`)+`"`)
+			}
 		}
+	}
+	if ft == nil || ft.Kind != CommitThenStall || rec.status >= 300 {
+		logStatus(rec.status)
 	}
 	for k, v := range rec.header {
 		w.Header()[k] = v
@@ -131,6 +156,62 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(rec.status)
 	_, _ = w.Write(rec.body)
 	return nil
+}
+
+// writeFault answers a fault's error status with Twilio's JSON error body.
+func writeFault(w http.ResponseWriter, ft *Fault, code int) {
+	if ft.RetryAfter > 0 && (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(ft.RetryAfter/time.Second)))
+	}
+	twilioCode := 20500
+	if code == http.StatusTooManyRequests {
+		twilioCode = 20429
+	}
+	writeError(w, code, twilioCode, http.StatusText(code))
+}
+
+// waitOrDone waits until ctx ends (false) or, when d > 0, until d has passed
+// (true).
+func waitOrDone(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		<-ctx.Done()
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// defaultLateCommit is a LateCommit's delay when Fault.Latency is 0.
+const defaultLateCommit = 20 * time.Millisecond
+
+// commitLater applies the write r after d, as if it arrived then: the
+// handler checks its If-Match against the resource at that moment.
+func (f *Fake) commitLater(r *http.Request, d time.Duration) {
+	if d <= 0 {
+		d = defaultLateCommit
+	}
+	// Copy now: net/http owns r once the handler returns. The copy's
+	// context never ends, so the late write cannot be cancelled.
+	late := r.Clone(context.WithValue(context.WithoutCancel(r.Context()), reqInfoKey{},
+		&reqInfo{fault: LateCommit, late: true}))
+	f.mu.Lock()
+	f.pending++
+	f.mu.Unlock()
+	time.AfterFunc(d, func() {
+		f.route(&recorder{header: http.Header{}}, late)
+		f.mu.Lock()
+		f.pending--
+		if f.pending == 0 {
+			f.settled.Broadcast()
+		}
+		f.mu.Unlock()
+	})
 }
 
 // auth checks HTTP Basic credentials: the account's or an API key's.
@@ -276,10 +357,11 @@ func (f *Fake) taskJSON(t *taskRec, withAttributes bool) taskJSON {
 	return j
 }
 
-func writeJSON(w http.ResponseWriter, status int, etagVersion int, v any) {
+// writeJSON answers v as JSON, with an ETag header unless etag is "".
+func writeJSON(w http.ResponseWriter, status int, etag string, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	if etagVersion >= 0 {
-		w.Header().Set("ETag", etag(etagVersion))
+	if etag != "" {
+		w.Header().Set("ETag", etag)
 	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
@@ -374,7 +456,8 @@ func (f *Fake) createTask(w http.ResponseWriter, r *http.Request, ws string) {
 	}
 	t := f.newTask(ws)
 	_ = applyTaskForm(t, r.PostForm, f.now())
-	writeJSON(w, http.StatusCreated, t.version, f.taskJSON(t, true))
+	f.commit(r, t.sid, -1, t.version)
+	writeJSON(w, http.StatusCreated, f.etag(t.sid, t.version), f.taskJSON(t, true))
 }
 
 func (f *Fake) task(w http.ResponseWriter, r *http.Request, ws, sid string) {
@@ -385,12 +468,12 @@ func (f *Fake) task(w http.ResponseWriter, r *http.Request, ws, sid string) {
 		notFound(w, r)
 		return
 	}
-	if !f.precondition(w, r, t.version, 20412) {
+	if !f.precondition(w, r, t.sid, t.version, 20412) {
 		return
 	}
 	switch r.Method {
 	case http.MethodGet:
-		writeJSON(w, http.StatusOK, t.version, f.taskJSON(t, true))
+		writeJSON(w, http.StatusOK, f.etag(t.sid, t.version), f.taskJSON(t, true))
 	case http.MethodPost:
 		next := *t
 		if msg := applyTaskForm(&next, r.PostForm, f.now()); msg != "" {
@@ -399,9 +482,11 @@ func (f *Fake) task(w http.ResponseWriter, r *http.Request, ws, sid string) {
 		}
 		next.version++
 		*t = next
-		writeJSON(w, http.StatusOK, t.version, f.taskJSON(t, true))
+		f.commit(r, t.sid, t.version-1, t.version)
+		writeJSON(w, http.StatusOK, f.etag(t.sid, t.version), f.taskJSON(t, true))
 	case http.MethodDelete:
 		delete(f.tasks, ws+"/"+sid)
+		f.commit(r, t.sid, t.version, -1)
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		w.WriteHeader(http.StatusMethodNotAllowed)

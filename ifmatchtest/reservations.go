@@ -99,12 +99,12 @@ func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent s
 		notFound(w, r)
 		return
 	}
-	if !f.precondition(w, r, rv.version, 20412) {
+	if !f.precondition(w, r, rv.sid, rv.version, 20412) {
 		return
 	}
 	switch r.Method {
 	case http.MethodGet:
-		writeJSON(w, http.StatusOK, rv.version, f.resvJSON(rv, fromWorker))
+		writeJSON(w, http.StatusOK, f.etag(rv.sid, rv.version), f.resvJSON(rv, fromWorker))
 	case http.MethodPost:
 		if to := r.PostForm.Get("ReservationStatus"); to != "" {
 			if !slices.Contains(resvMoves[rv.status], to) {
@@ -115,7 +115,8 @@ func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent s
 		}
 		rv.version++
 		rv.updated = f.now()
-		writeJSON(w, http.StatusOK, rv.version, f.resvJSON(rv, fromWorker))
+		f.commit(r, rv.sid, rv.version-1, rv.version)
+		writeJSON(w, http.StatusOK, f.etag(rv.sid, rv.version), f.resvJSON(rv, fromWorker))
 	default:
 		w.WriteHeader(http.StatusMethodNotAllowed)
 	}

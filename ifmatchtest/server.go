@@ -29,17 +29,21 @@ func NewServer(opts ...Option) *Server {
 	return &Server{Fake: f, URL: hs.URL, srv: hs}
 }
 
-// Close shuts the server down, ending any stalled request.
+// Close shuts the server down, ending any stalled request, and waits for
+// pending late commits (see [Fake.Settle]).
 func (s *Server) Close() {
 	s.srv.CloseClientConnections()
 	s.srv.Close()
+	s.Settle()
 }
 
 // Client returns an ifmatch Client aimed at the server with the test
 // credentials. Options are applied after the defaults it sets (base URL,
-// no transport backoff sleeps longer than 10ms).
+// no transport backoff sleeps longer than 10ms, an HTTP client whose
+// transport is [Fake.CallTransport]).
 func (s *Server) Client(opts ...ifmatch.Option) *ifmatch.Client {
 	base := []ifmatch.Option{ifmatch.WithBaseURL(s.URL),
+		ifmatch.WithHTTPClient(&http.Client{Transport: s.CallTransport(nil), Timeout: 30 * time.Second}),
 		ifmatch.WithTransportRetry(3, time.Millisecond, 10*time.Millisecond)}
 	c, err := ifmatch.NewClient(AccountSID, AuthToken, append(base, opts...)...)
 	if err != nil {
@@ -81,7 +85,8 @@ func (f *Fake) MockClient(t interface{ Fatal(...any) }, opts ...ifmatch.Option) 
 	if t != nil {
 		mt.RegisterNoResponder(httpmock.NewNotFoundResponder(t.Fatal))
 	}
-	base := []ifmatch.Option{ifmatch.WithBaseURL(MockBaseURL), ifmatch.WithHTTPClient(&http.Client{Transport: mt}),
+	base := []ifmatch.Option{ifmatch.WithBaseURL(MockBaseURL),
+		ifmatch.WithHTTPClient(&http.Client{Transport: f.CallTransport(mt)}),
 		ifmatch.WithTransportRetry(3, time.Millisecond, 10*time.Millisecond)}
 	c, err := ifmatch.NewClient(AccountSID, AuthToken, append(base, opts...)...)
 	if err != nil {

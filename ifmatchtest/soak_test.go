@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -127,19 +126,5 @@ func TestFaultSoak(t *testing.T) {
 			t.Fatalf("with markers: %d unknown, counter %d != successes %d", st.unknown, n, st.ok)
 		}
 	}
-	checkNoLeaks(t)
-}
-
-// checkNoLeaks fails if a goroutine running ifmatch code outlives the calls
-// (net/http's own connection goroutines are not ifmatch's and end with the
-// server).
-func checkNoLeaks(t *testing.T) {
-	t.Helper()
-	buf := make([]byte, 1<<20)
-	n := runtime.Stack(buf, true)
-	for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-		if strings.Contains(g, "ifmatch-go/ifmatch.") && !strings.Contains(g, "_test.") && !strings.Contains(g, "testing.tRunner") {
-			t.Errorf("goroutine left behind:\n%s", g)
-		}
-	}
+	// Leaked goroutines are caught by goleak in TestMain.
 }

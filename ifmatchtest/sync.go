@@ -169,7 +169,7 @@ func (f *Fake) syncJSON(o *syncObj) map[string]any {
 	var data any
 	data, _ = jsonx.Decode([]byte(o.data))
 	base := f.base + "/v1/Services/" + o.svc + "/" + o.kind
-	m := map[string]any{"account_sid": AccountSID, "service_sid": o.svc, "revision": strconv.Itoa(o.version),
+	m := map[string]any{"account_sid": AccountSID, "service_sid": o.svc, "revision": f.revision(o.storeKey(), o.version),
 		"data": data, "date_created": o.created.Format(time.RFC3339), "date_updated": o.updated.Format(time.RFC3339),
 		"date_expires": nil, "created_by": "system"}
 	if !o.expires.IsZero() {
@@ -322,7 +322,8 @@ func (f *Fake) syncCollection(w http.ResponseWriter, r *http.Request, svc, kind,
 		}
 		o.created = f.now()
 		f.syncObjs[o.storeKey()] = o
-		writeJSON(w, http.StatusCreated, o.version, f.syncJSON(o))
+		f.commit(r, o.storeKey(), -1, o.version)
+		writeJSON(w, http.StatusCreated, f.etag(o.storeKey(), o.version), f.syncJSON(o))
 	default:
 		w.WriteHeader(http.StatusMethodNotAllowed)
 	}
@@ -337,12 +338,12 @@ func (f *Fake) syncObject(w http.ResponseWriter, r *http.Request, o *syncObj) {
 		writeError(w, http.StatusBadRequest, 54003, "Invalid If-Match header")
 		return
 	}
-	if !f.precondition(w, r, o.version, syncMismatch[o.kind]) {
+	if !f.precondition(w, r, o.storeKey(), o.version, syncMismatch[o.kind]) {
 		return
 	}
 	switch r.Method {
 	case http.MethodGet:
-		writeJSON(w, http.StatusOK, o.version, f.syncJSON(o))
+		writeJSON(w, http.StatusOK, f.etag(o.storeKey(), o.version), f.syncJSON(o))
 	case http.MethodPost:
 		next := *o
 		if msg := applySyncForm(&next, r.PostForm, f.now(), o.kind != "Documents"); msg != "" {
@@ -351,9 +352,11 @@ func (f *Fake) syncObject(w http.ResponseWriter, r *http.Request, o *syncObj) {
 		}
 		next.version++
 		*o = next
-		writeJSON(w, http.StatusOK, o.version, f.syncJSON(o))
+		f.commit(r, o.storeKey(), o.version-1, o.version)
+		writeJSON(w, http.StatusOK, f.etag(o.storeKey(), o.version), f.syncJSON(o))
 	case http.MethodDelete:
 		delete(f.syncObjs, o.storeKey())
+		f.commit(r, o.storeKey(), o.version, -1)
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		w.WriteHeader(http.StatusMethodNotAllowed)

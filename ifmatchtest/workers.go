@@ -129,7 +129,8 @@ func (f *Fake) workersCollection(w http.ResponseWriter, r *http.Request, ws stri
 		}
 		wk := f.newWorker(ws, "")
 		_ = applyWorkerForm(wk, r.PostForm, f.now())
-		writeJSON(w, http.StatusCreated, wk.version, f.workerJSON(wk))
+		f.commit(r, wk.sid, -1, wk.version)
+		writeJSON(w, http.StatusCreated, f.etag(wk.sid, wk.version), f.workerJSON(wk))
 	case http.MethodGet:
 		var items []any
 		var all []*workerRec
@@ -156,12 +157,12 @@ func (f *Fake) worker(w http.ResponseWriter, r *http.Request, ws, sid string) {
 		notFound(w, r)
 		return
 	}
-	if !f.precondition(w, r, wk.version, 20412) {
+	if !f.precondition(w, r, wk.sid, wk.version, 20412) {
 		return
 	}
 	switch r.Method {
 	case http.MethodGet:
-		writeJSON(w, http.StatusOK, wk.version, f.workerJSON(wk))
+		writeJSON(w, http.StatusOK, f.etag(wk.sid, wk.version), f.workerJSON(wk))
 	case http.MethodPost:
 		next := *wk
 		if msg := applyWorkerForm(&next, r.PostForm, f.now()); msg != "" {
@@ -170,9 +171,11 @@ func (f *Fake) worker(w http.ResponseWriter, r *http.Request, ws, sid string) {
 		}
 		next.version++
 		*wk = next
-		writeJSON(w, http.StatusOK, wk.version, f.workerJSON(wk))
+		f.commit(r, wk.sid, wk.version-1, wk.version)
+		writeJSON(w, http.StatusOK, f.etag(wk.sid, wk.version), f.workerJSON(wk))
 	case http.MethodDelete:
 		delete(f.workers, ws+"/"+sid)
+		f.commit(r, wk.sid, wk.version, -1)
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		w.WriteHeader(http.StatusMethodNotAllowed)
@@ -181,9 +184,9 @@ func (f *Fake) worker(w http.ResponseWriter, r *http.Request, ws, sid string) {
 
 // precondition answers 412 with code when a write's If-Match is stale, and
 // reports whether the request may go on. Reads are never refused.
-func (f *Fake) precondition(w http.ResponseWriter, r *http.Request, version, code int) bool {
+func (f *Fake) precondition(w http.ResponseWriter, r *http.Request, id string, version, code int) bool {
 	ifMatch := r.Header.Get("If-Match")
-	if r.Method == http.MethodGet || ifMatch == "" || etagMatches(ifMatch, version) {
+	if r.Method == http.MethodGet || ifMatch == "" || f.etagMatches(ifMatch, id, version) {
 		return true
 	}
 	writeError(w, http.StatusPreconditionFailed, code, "Precondition Failed: If-Match "+ifMatch+" does not match the current revision")
@@ -228,5 +231,5 @@ func (f *Fake) writePage(w http.ResponseWriter, r *http.Request, key string, all
 	if page > 0 {
 		meta["previous_page_url"] = pageURL(page - 1)
 	}
-	writeJSON(w, http.StatusOK, -1, map[string]any{key: items, "meta": meta})
+	writeJSON(w, http.StatusOK, "", map[string]any{key: items, "meta": meta})
 }
