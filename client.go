@@ -21,8 +21,27 @@ import (
 // Version is the ifmatch release, sent in the User-Agent header.
 const Version = "0.1.0"
 
-// maxBodyBytes caps how much of any response body ifmatch reads.
-const maxBodyBytes = 10 << 20
+// Memory limits. ifmatch reads no more of a response than these, and a body
+// over its cap ends the call with an error wrapping [ErrBadResponse] at once:
+// it is not downloaded again by a transport retry. With these caps, whatever
+// a server sends, fetching one resource allocates at most about 48 MiB and
+// each attempt of an update loop at most about 128 MiB (the worst case, a
+// JSON object of tiny keys at the cap, measured: 23 MiB and 54 MiB); a list
+// holds one page and decodes one item at a time.
+const (
+	// MaxBodyBytes caps the body of a list page (up to 1000 items).
+	MaxBodyBytes = 10 << 20
+	// MaxResourceBytes caps the JSON of one resource: the body of a
+	// request on a single Task, Worker, Reservation or Sync object, and
+	// each item of a list page. Twilio's own limits are far below (16 KiB
+	// for Sync data).
+	MaxResourceBytes = 1 << 20
+	// maxErrorBodyBytes caps what is read of an error body.
+	maxErrorBodyBytes = 64 << 10
+)
+
+// errBodyTooLarge reports a body over its cap; it is never retried.
+var errBodyTooLarge = errors.New("body exceeds the size cap")
 
 // Product hosts. Each Twilio product has its own API host.
 const (
@@ -34,12 +53,14 @@ const (
 // [NewClient] or [NewClientFromEnv] and share it: a Client is immutable after
 // construction and safe for concurrent use by many goroutines.
 //
-// A Client never prints its credentials: formatting it with %v or %+v shows
-// only the account SID.
+// A Client never prints its credentials: every fmt verb and flag, a copy of
+// the value (fmt.Sprint(*c)), encoding/json and log/slog show at most the
+// account SID. The credential is kept where no printer can reach it.
 type Client struct {
 	accountSID string
 	username   string // account SID or API key SID
-	password   string // auth token or API key secret: never printed
+	password   secret // auth token or API key secret: unprintable by construction
+	scrub      scrubber
 	baseURL    *url.URL
 	region     string
 	edge       string
@@ -75,7 +96,7 @@ type clientConfig struct {
 // the account; the auth token argument may then be empty.
 func WithAPIKey(keySID, secret string) Option {
 	return func(c *clientConfig) error {
-		if err := checkSID("API key SID", "SK", keySID); err != nil {
+		if err := checkCredentialSID("API key SID", "SK", keySID); err != nil {
 			return err
 		}
 		if secret == "" {
@@ -125,7 +146,8 @@ func WithEdge(edge string) Option {
 }
 
 // WithHTTPClient makes the Client send requests through a copy of hc: its
-// Transport, Timeout (a per-try timeout) and Jar are used. hc itself is never
+// Transport, Timeout (a per-try timeout) and Jar are used. A Timeout of 0
+// is replaced by [DefaultTryTimeout] in the copy. hc itself is never
 // changed. Redirects are never followed, so credentials never go to another
 // host: a 3xx answer becomes an [*APIError].
 func WithHTTPClient(hc *http.Client) Option {
@@ -138,11 +160,15 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithUserAgent appends s to the User-Agent header ifmatch sends.
+// WithUserAgent appends s to the User-Agent header ifmatch sends. s must
+// not hold control characters (NUL, CR, LF, DEL, …): no request could carry
+// them, so they are refused here with [ErrInvalidArgument].
 func WithUserAgent(s string) Option {
 	return func(c *clientConfig) error {
-		if strings.ContainsAny(s, "\r\n") {
-			return fmt.Errorf("%w: user agent contains a line break", ErrInvalidArgument)
+		for i := 0; i < len(s); i++ {
+			if b := s[i]; b < 0x20 || b == 0x7f {
+				return fmt.Errorf("%w: user agent contains control character %#02x at byte %d", ErrInvalidArgument, b, i)
+			}
 		}
 		c.userAgent = s
 		return nil
@@ -222,7 +248,7 @@ func WithoutCoalescing() Option {
 // NewClient returns a Client for the account accountSID ("AC…"), authenticated
 // with authToken, or with an API key given by [WithAPIKey].
 func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
-	if err := checkSID("account SID", "AC", accountSID); err != nil {
+	if err := checkCredentialSID("account SID", "AC", accountSID); err != nil {
 		return nil, err
 	}
 	cfg := clientConfig{retryMax: 3, retryMin: 50 * time.Millisecond, retryMaxWait: 5 * time.Second}
@@ -231,15 +257,18 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 			continue
 		}
 		if err := o(&cfg); err != nil {
-			return nil, err
+			// An option's error never quotes a credential; scrub the
+			// token anyway, in case an argument got it by mistake.
+			return nil, newScrubber("", newSecret(authToken)).scrubError(err)
 		}
 	}
-	c := &Client{accountSID: accountSID, username: accountSID, password: authToken,
+	c := &Client{accountSID: accountSID, username: accountSID, password: newSecret(authToken),
 		region: cfg.region, edge: cfg.edge, logger: cfg.logger}
 	if cfg.apiKey != "" {
-		c.username, c.password = cfg.apiKey, cfg.apiSecret
+		c.username, c.password = cfg.apiKey, newSecret(cfg.apiSecret)
 	}
-	if c.password == "" {
+	c.scrub = newScrubber(c.username, c.password)
+	if c.password.value() == "" {
 		return nil, fmt.Errorf("%w: auth token is empty (give one, or use WithAPIKey)", ErrInvalidArgument)
 	}
 	if cfg.baseURL != "" {
@@ -265,7 +294,7 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 		c.co = &coalescer{groups: map[string]*roundQueue{}}
 	}
 	c.levels = newBoundedMap[time.Duration](4096)
-	c.rc = newTransport(cfg)
+	c.rc = newTransport(cfg, c.scrub)
 	return c, nil
 }
 
@@ -320,36 +349,62 @@ func NewClientFromEnv(opts ...Option) (*Client, error) {
 // AccountSID returns the account the Client works on.
 func (c *Client) AccountSID() string { return c.accountSID }
 
-// String describes the Client without its credentials.
-func (c *Client) String() string {
-	return fmt.Sprintf("ifmatch.Client{AccountSID: %s, credentials: [redacted]}", c.accountSID)
+// String describes the Client without its credentials. Its receiver (like
+// that of GoString, Format, MarshalJSON and LogValue) is a value, so that a
+// copy of a Client prints as safely as a pointer to one.
+func (c Client) String() string {
+	return "ifmatch.Client{AccountSID: " + c.accountSID + ", credentials: " + redacted + "}"
 }
 
 // GoString is like String, for %#v.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
 
 // Format prints the Client as String does for every verb, so that no verb or
-// flag (%+v included) can print the credentials.
-func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+// flag (%+v, %#v, %x, %q included) can print the credentials.
+func (c Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// MarshalJSON encodes the account SID only.
+func (c Client) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"account_sid": c.accountSID, "credentials": redacted})
+}
+
+// LogValue logs the account SID only.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account_sid", c.accountSID), slog.String("credentials", redacted))
+}
 
 // parseBaseURL checks a base URL: absolute, http(s), https unless loopback.
 func parseBaseURL(s string) (*url.URL, error) {
+	// The URL may carry credentials (https://AC…:token@host): no error
+	// quotes it, or the part of it url.Parse complains about.
 	u, err := url.Parse(s)
+	if err != nil && strings.Contains(s, "@") {
+		return nil, fmt.Errorf("%w: base URL does not parse and may carry user info (the URL is not shown)", ErrInvalidArgument)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: base URL: %v", ErrInvalidArgument, err)
+		return nil, fmt.Errorf("%w: base URL %q does not parse: %v", ErrInvalidArgument, truncate(s), urlErrReason(err))
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%w: base URL must not carry user info (give credentials to NewClient; the URL is not shown)", ErrInvalidArgument)
 	}
 	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("%w: base URL %q must be an absolute http(s) URL", ErrInvalidArgument, truncate(s))
 	}
-	if u.User != nil {
-		return nil, fmt.Errorf("%w: base URL must not carry user info", ErrInvalidArgument)
-	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("%w: base URL %q uses plain http on a non-loopback host; credentials must not travel in clear (use https)", ErrInvalidArgument, u.Redacted())
+		return nil, fmt.Errorf("%w: base URL %q uses plain http on a non-loopback host; credentials must not travel in clear (use https)", ErrInvalidArgument, truncate(s))
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawQuery, u.Fragment = "", ""
 	return u, nil
+}
+
+// urlErrReason is url.Parse's complaint without the URL it repeats.
+func urlErrReason(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func isLoopback(host string) bool {
@@ -405,6 +460,32 @@ func checkSID(what, prefix, sid string) error {
 	return nil
 }
 
+// checkCredentialSID is checkSID for the SIDs given to the constructor next
+// to a secret (the account SID, the API key SID). Swapped arguments would
+// quote the secret, so the error never holds the value: it names what is
+// wrong with it.
+func checkCredentialSID(what, prefix, sid string) error {
+	if checkSID(what, prefix, sid) == nil {
+		return nil
+	}
+	var why string
+	switch {
+	case sid == "":
+		why = "it is empty"
+	case len(sid) != 34:
+		why = fmt.Sprintf("it has %d characters, not 34", len(sid))
+	case sid[:2] != prefix:
+		why = "it does not start with " + prefix
+	default:
+		why = "it has characters other than hex digits after " + prefix
+	}
+	hint := ""
+	if len(sid) >= minRedactLen && !strings.HasPrefix(sid, prefix) {
+		hint = " (is it a secret given in its place? the value is not shown)"
+	}
+	return fmt.Errorf("%w: %s is malformed: %s; want %q followed by 32 hex digits%s", ErrInvalidArgument, what, why, prefix, hint)
+}
+
 // truncate bounds user input quoted in error messages.
 func truncate(s string) string {
 	if len(s) > 64 {
@@ -421,6 +502,7 @@ type request struct {
 	query   url.Values
 	form    url.Values
 	ifMatch string
+	page    bool // a list page: capped at MaxBodyBytes, not MaxResourceBytes
 }
 
 // response is a fully read API response.
@@ -434,7 +516,7 @@ type response struct {
 func (c *Client) endpoint(r *request) *url.URL {
 	u := c.productURL(r.product)
 	var b strings.Builder
-	b.WriteString(u.Path)
+	b.WriteString(u.EscapedPath())
 	for _, seg := range r.path {
 		b.WriteByte('/')
 		b.WriteString(url.PathEscape(seg))
@@ -453,7 +535,14 @@ func (c *Client) send(ctx context.Context, r *request) (*response, error) {
 	return c.sendURL(ctx, r, c.endpoint(r))
 }
 
+// sendURL is send to the URL u. The client's credentials are scrubbed from
+// every error it returns: a server may echo them (see [scrubber]).
 func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response, error) {
+	resp, err := c.sendOnce(ctx, r, u)
+	return resp, c.scrub.scrubError(err)
+}
+
+func (c *Client) sendOnce(ctx context.Context, r *request, u *url.URL) (*response, error) {
 	var body []byte
 	if r.form != nil {
 		body = []byte(r.form.Encode())
@@ -463,7 +552,7 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 	if err != nil {
 		return nil, fmt.Errorf("%w: building request: %v", ErrInvalidArgument, err)
 	}
-	req.SetBasicAuth(c.username, c.password)
+	req.SetBasicAuth(c.username, c.password.value())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	if r.form != nil {
@@ -481,10 +570,11 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			return nil
 		}
-		b, err := readBody(resp, maxBodyBytes+1)
-		if err == nil && len(b) > maxBodyBytes {
-			err = fmt.Errorf("body exceeds %d bytes", maxBodyBytes)
+		limit := int64(MaxResourceBytes)
+		if r.page {
+			limit = MaxBodyBytes
 		}
+		b, err := readBody(resp, limit)
 		body2xx, bodyErr = b, err
 		return err
 	})
@@ -506,7 +596,7 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 			return nil, ctxErr
 		}
 		te := &transportError{Method: r.method, URL: st.url, Err: err, NotSent: isDialError(err)}
-		c.log(ctx, slog.LevelInfo, "request failed", "method", r.method, "url", st.url, "error", te.Err.Error())
+		c.log(ctx, slog.LevelInfo, "request failed", "method", r.method, "url", st.url, "error", c.scrub.scrub(te.Err.Error()))
 		return nil, te
 	}
 	defer resp.Body.Close()
@@ -516,7 +606,7 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// An error body is read best-effort: a broken one still gives an
 		// *APIError with the status.
-		out.body, _ = readBody(resp, maxBodyBytes)
+		out.body, _ = readBody(resp, maxErrorBodyBytes)
 		ae := parseAPIError(resp.StatusCode, out.body)
 		ae.Method, ae.URL = r.method, st.url
 		ae.RequestID = resp.Header.Get("Twilio-Request-Id")
@@ -526,16 +616,25 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 	return out, nil
 }
 
-// readBody reads at most limit bytes of resp's body. When the server
-// announced the length, it reads into one buffer of that size instead of
-// growing one.
+// readBody reads resp's body, failing with errBodyTooLarge (and the bytes
+// read, at most limit) when it is longer than limit. A body announced as
+// longer is refused without reading it; when the server announced the
+// length, it reads into one buffer of that size instead of growing one.
 func readBody(resp *http.Response, limit int64) ([]byte, error) {
-	if n := resp.ContentLength; n >= 0 && n <= limit {
+	n := resp.ContentLength
+	if n > limit {
+		return nil, fmt.Errorf("%w: %d bytes announced, cap %d", errBodyTooLarge, n, limit)
+	}
+	if n >= 0 {
 		b := make([]byte, n)
 		_, err := io.ReadFull(resp.Body, b)
 		return b, err
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, limit))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		return b[:limit], fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, limit)
+	}
+	return b, err
 }
 
 // badResponseError reports a 2xx response ifmatch could not use.
@@ -591,20 +690,34 @@ func errSeq[T any](err error) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) { yield(nil, err) }
 }
 
+// MaxEmptyPages bounds a list's run of pages that hold no item yet link to a
+// next page: after that many in a row, the iteration ends with an error
+// wrapping [ErrBadResponse] rather than request pages for ever without
+// handing the caller anything.
+const MaxEmptyPages = 10
+
 // list walks a Twilio list: the items under key on each page, decoded with
-// dec, then the page at meta.next_page_url, followed only on the API's own
-// scheme and host. An error ends the iteration.
+// dec, then the page at meta.next_page_url (see [Client.nextPage]). It checks
+// ctx before each page, and ends with an error after [MaxEmptyPages] empty
+// pages in a row or a next page that is the page just read. An error ends
+// the iteration.
 func list[T any](ctx context.Context, c *Client, r *request, key string, dec func([]byte, string) (*T, error)) iter.Seq2[*T, error] {
+	r.page = true
 	return func(yield func(*T, error) bool) {
-		base := c.endpoint(r)
-		for u := base; u != nil; {
+		empty := 0
+		for u := c.endpoint(r); ; {
+			if err := ctx.Err(); err != nil {
+				yield(nil, err)
+				return
+			}
 			resp, err := c.sendURL(ctx, r, u)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
 			bad := func(reason string) {
-				yield(nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: reason})
+				yield(nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status,
+					Reason: c.scrub.scrub(reason)})
 			}
 			var page map[string]json.RawMessage
 			var meta listMeta
@@ -621,7 +734,13 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 				bad("list meta is malformed")
 				return
 			}
-			for _, raw := range items {
+			resp.body, page = nil, nil // the items hold what is still needed
+			for i, raw := range items {
+				items[i] = nil
+				if len(raw) > MaxResourceBytes {
+					bad(fmt.Sprintf("list item %d: %v: %d bytes, cap %d", i, errBodyTooLarge, len(raw), MaxResourceBytes))
+					return
+				}
 				v, err := dec(raw, "")
 				if err != nil {
 					bad(err.Error())
@@ -631,29 +750,66 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 					return
 				}
 			}
-			u = nil
-			if next := str(meta.NextPageURL); next != "" {
-				nu, err := url.Parse(next)
-				if err != nil {
-					bad("next_page_url is not a URL")
-					return
-				}
-				// Only the path and query of the next page are taken, on
-				// our own base URL: through a proxy (WithBaseURL) Twilio's
-				// absolute links name its own host, and credentials must
-				// never follow a link to any other.
-				pu := c.productURL(r.product)
-				pu.Path += nu.Path
-				if nu.RawPath != "" {
-					pu.RawPath = pu.EscapedPath() + nu.RawPath
-				} else {
-					pu.RawPath = ""
-				}
-				pu.RawQuery = nu.RawQuery
-				u = &pu
+			next := str(meta.NextPageURL)
+			if next == "" {
+				return
+			}
+			if len(items) == 0 {
+				empty++
+			} else {
+				empty = 0
+			}
+			if empty >= MaxEmptyPages {
+				bad(fmt.Sprintf("%d pages in a row had no item yet a next_page_url (limit %d)", empty, MaxEmptyPages))
+				return
+			}
+			nu, err := c.nextPage(r.product, next)
+			if err != nil {
+				bad("next_page_url " + err.Error())
+				return
+			}
+			if nu.String() == u.String() {
+				bad("next_page_url is the page just read")
+				return
+			}
+			u = nu
+		}
+	}
+}
+
+// nextPage returns the URL of a list's next page, given the page's
+// next_page_url. Only its path and query are taken, on the Client's own base
+// URL: through a proxy (WithBaseURL) Twilio's absolute links name its own
+// host, and credentials must never follow a link to any other. The path is
+// kept exactly as escaped (a name holding "/" stays one segment, %2F), and
+// must be absolute and free of "." and ".." segments, escaped or not, so it
+// stays below the base URL's path.
+func (c *Client) nextPage(product, next string) (*url.URL, error) {
+	nu, err := url.Parse(next)
+	if err != nil {
+		return nil, errors.New("does not parse as a URL")
+	}
+	p := nu.EscapedPath()
+	if !strings.HasPrefix(p, "/") {
+		return nil, errors.New("has no absolute path")
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		s, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, errors.New("has a malformed escape in its path")
+		}
+		for _, part := range strings.Split(s, "/") {
+			if part == "." || part == ".." {
+				return nil, errors.New("has a dot segment: it would leave the API's path")
 			}
 		}
 	}
+	u := c.productURL(product)
+	raw := u.EscapedPath() + p
+	u.Path, _ = url.PathUnescape(raw)
+	u.RawPath = raw
+	u.RawQuery = nu.RawQuery
+	return &u, nil
 }
 
 // CloseIdleConnections closes the idle keep-alive connections of the

@@ -82,7 +82,7 @@ func call[T any](ctx context.Context, c *Client, r *request, dec func([]byte, st
 	}
 	v, err := dec(resp.body, resp.etag)
 	if err != nil {
-		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: "decoding: " + err.Error()}
+		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: c.scrub.scrub("decoding: " + err.Error())}
 	}
 	return v, nil
 }
@@ -148,7 +148,19 @@ var errLostAnswer = errors.New("the first attempt may have deleted it")
 // answer (see checkRetry).
 type lostKey struct{}
 
-func keyOf(path []string) string { return "/" + strings.Join(path, "/") }
+// keyOf is the key of the resource at path in the client's cache, its
+// remembered backoff levels and its coalescing queues. Each segment is
+// escaped as it is in the URL, so two different paths never share a key
+// (map "x/Items/y" + key "z" is not map "x" + key "y/Items/z"), and the key
+// holds no "|", which separates it from a group key.
+func keyOf(path []string) string {
+	var b strings.Builder
+	for _, seg := range path {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(seg))
+	}
+	return b.String()
+}
 
 // runUpdate is the read-modify-write loop shared by every Update* method:
 //

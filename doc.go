@@ -59,6 +59,29 @@
 // [HTTPStatus] maps any of them to the status a service should answer with,
 // checking them in the right order.
 //
+// # Limits and security
+//
+// Every bound is stated and enforced, so no server, however broken or
+// hostile, can crash a caller, hang it without a deadline or exhaust its
+// memory:
+//   - each attempt of a request has a timeout, [DefaultTryTimeout] (30 s),
+//     unless the http.Client given to [WithHTTPClient] sets its own; bound a
+//     whole call with the context;
+//   - a body is read up to [MaxBodyBytes] (10 MiB) for a list page and
+//     [MaxResourceBytes] (1 MiB) for one resource or list item; a larger one
+//     is an [ErrBadResponse] and is not downloaded again;
+//   - a list ends with [ErrBadResponse] after [MaxEmptyPages] empty pages in
+//     a row that link onward, and checks its context before each page; a
+//     next_page_url is followed only on the Client's own base URL, below its
+//     path;
+//   - the credentials are unprintable by construction (every fmt verb,
+//     copies of a Client, encoding/json, log/slog); constructor errors never
+//     quote a value that may be a secret; and text a server sends back
+//     (error messages, details, bodies) has the Client's credentials
+//     replaced by "[redacted]" before any error or log line shows it;
+//   - redirects are never followed, certificate errors are never retried,
+//     and plain http is accepted only on loopback.
+//
 // # Testing
 //
 // Package ifmatchtest is an in-memory Twilio with Twilio's ETag semantics and

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -342,6 +343,86 @@ func (w Workspace) UpdateWorkerReservationIf(ctx context.Context, workerSID, sid
 }
 
 // UpdateWorkerReservation runs the update loop on a Worker's reservation.
+//
+// Twilio's spec declares no ETag on reading or writing a reservation
+// through its Worker (it does through its Task). When the Worker path
+// answers without one, the loop reads and writes the reservation through
+// the Task it names instead (GET and POST
+// /Tasks/{task_sid}/Reservations/{sid}, which declare ETag and If-Match), so
+// the version it reads and the data it changes always come from the same
+// answer. The result then carries the Task path's ETag, and its url names
+// the Worker path.
 func (w Workspace) UpdateWorkerReservation(ctx context.Context, workerSID, sid string, mutate ReservationMutator, opts ...UpdateOption) (*Reservation, error) {
-	return w.updateReservation(ctx, workerParent, workerSID, sid, mutate, opts)
+	path, err := w.reservationPath(workerParent, workerSID, sid)
+	if err != nil {
+		return nil, err
+	}
+	ops := newOps(w.c, productTaskRouter, path, decodeReservation, (*Reservation).Clone, diffReservation,
+		func(r *Reservation) *string { return &r.ETag }, nil)
+	via := &taskPathFallback{w: w, workerSID: workerSID, sid: sid, workerFetch: ops.fetch, workerWrite: ops.write}
+	ops.fetch, ops.write = via.fetch, via.write
+	r, err := runUpdate(ctx, w.c, ops, mutate, opts)
+	if r != nil {
+		via.present(r)
+	}
+	return r, err
+}
+
+// taskPathFallback serves one UpdateWorkerReservation call: through the
+// Worker path while it sends ETags, through the Task path once it does not.
+type taskPathFallback struct {
+	w              Workspace
+	workerSID, sid string
+	workerFetch    func(context.Context) (*Reservation, error)
+	workerWrite    func(context.Context, string, url.Values) (*Reservation, error)
+	mu             sync.Mutex
+	task           *resourceOps[Reservation] // set once the Worker path sent no ETag
+}
+
+func (t *taskPathFallback) taskOps() *resourceOps[Reservation] {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.task
+}
+
+func (t *taskPathFallback) fetch(ctx context.Context) (*Reservation, error) {
+	if ops := t.taskOps(); ops != nil {
+		return ops.fetch(ctx)
+	}
+	r, err := t.workerFetch(ctx)
+	if err != nil || r.ETag != "" {
+		return r, err
+	}
+	// No ETag: switch to the Task the reservation names, if it is this
+	// Worker's reservation and its Task SID is well formed; otherwise let
+	// the loop report ErrNoETag.
+	if r.SID != t.sid || r.WorkerSID != t.workerSID || checkSID("task SID", "WT", r.TaskSID) != nil {
+		return r, nil
+	}
+	path, err := t.w.reservationPath(taskParent, r.TaskSID, t.sid)
+	if err != nil {
+		return r, nil
+	}
+	ops := newOps(t.w.c, productTaskRouter, path, decodeReservation, (*Reservation).Clone, diffReservation,
+		func(r *Reservation) *string { return &r.ETag }, nil)
+	t.mu.Lock()
+	t.task = ops
+	t.mu.Unlock()
+	return ops.fetch(ctx)
+}
+
+func (t *taskPathFallback) write(ctx context.Context, etag string, f url.Values) (*Reservation, error) {
+	if ops := t.taskOps(); ops != nil {
+		return ops.write(ctx, etag, f)
+	}
+	return t.workerWrite(ctx, etag, f)
+}
+
+// present gives a result read through the Task path (by this call, or by
+// the call it was coalesced with) the Worker path's url.
+func (t *taskPathFallback) present(r *Reservation) {
+	from := "/Tasks/" + r.TaskSID + "/Reservations/" + r.SID
+	if r.TaskSID != "" && strings.HasSuffix(r.URL, from) {
+		r.URL = strings.TrimSuffix(r.URL, from) + "/Workers/" + t.workerSID + "/Reservations/" + r.SID
+	}
 }

@@ -2,6 +2,7 @@ package ifmatch
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -39,13 +40,26 @@ type reqState struct {
 	last     error          // the last failure seen, for joining with a context error
 }
 
+// DefaultTryTimeout bounds one attempt of a request (connecting, sending,
+// and reading the whole answer), as http.Client.Timeout does. It applies
+// unless [WithHTTPClient] gives a client with a Timeout of its own; a client
+// whose Timeout is 0 (none) gets this one too, so no stalled server can hold
+// a call for ever. A call makes at most 1 + the transport retries attempts
+// per request; bound a whole call with the context's deadline.
+const DefaultTryTimeout = 30 * time.Second
+
 // newTransport builds the retrying transport around a copy of the caller's
 // *http.Client.
-func newTransport(cfg clientConfig) *retryablehttp.Client {
-	inner := &http.Client{Transport: newDefaultTransport(), Timeout: 30 * time.Second}
+func newTransport(cfg clientConfig, sc scrubber) *retryablehttp.Client {
+	inner := &http.Client{Transport: newDefaultTransport(), Timeout: DefaultTryTimeout}
 	if cfg.httpClient != nil {
 		cp := *cfg.httpClient
 		inner = &cp
+		if inner.Timeout <= 0 {
+			// No timeout would let a stalled server hold a call for ever
+			// when the caller's context has no deadline.
+			inner.Timeout = DefaultTryTimeout
+		}
 	}
 	// Never follow redirects: Twilio's API does not redirect, and a redirect
 	// to another host must not receive our credentials.
@@ -69,7 +83,7 @@ func newTransport(cfg clientConfig) *retryablehttp.Client {
 				if resp != nil {
 					args = append(args, slog.Int("status", resp.StatusCode))
 				} else {
-					args = append(args, slog.String("error", err.Error()))
+					args = append(args, slog.String("error", sc.scrub(err.Error())))
 				}
 				l.LogAttrs(ctx, slog.LevelInfo, "ifmatch: transport retry scheduled", append(args,
 					slog.String("method", st.method), slog.String("url", st.url))...)
@@ -168,6 +182,9 @@ func retryPolicy(ctx context.Context, st *reqState, resp *http.Response, err err
 
 // retryableTransportErr excludes errors no retry can fix.
 func retryableTransportErr(err error) bool {
+	if errors.Is(err, errBodyTooLarge) {
+		return false // the same body would be downloaded again
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		msg := ue.Err.Error()
@@ -176,10 +193,29 @@ func retryableTransportErr(err error) bool {
 			return false
 		}
 	}
-	var certErr *x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var invErr x509.CertificateInvalidError
-	return !errors.As(err, &certErr) && !errors.As(err, &hostErr) && !errors.As(err, &invErr)
+	return !certificateError(err)
+}
+
+// certificateError reports a failed verification of the server's
+// certificate: no retry can fix it. crypto/tls wraps the x509 error in a
+// *tls.CertificateVerificationError and returns the x509 types as values
+// (x509.UnknownAuthorityError{…}); other code may return pointers to them.
+// Every form is checked.
+func certificateError(err error) bool {
+	var (
+		verr    *tls.CertificateVerificationError
+		uaV     x509.UnknownAuthorityError
+		uaP     *x509.UnknownAuthorityError
+		hostV   x509.HostnameError
+		hostP   *x509.HostnameError
+		invV    x509.CertificateInvalidError
+		invP    *x509.CertificateInvalidError
+		constrV x509.ConstraintViolationError
+		constrP *x509.ConstraintViolationError
+	)
+	return errors.As(err, &verr) || errors.As(err, &uaV) || errors.As(err, &uaP) || errors.As(err, &hostV) ||
+		errors.As(err, &hostP) || errors.As(err, &invV) || errors.As(err, &invP) ||
+		errors.As(err, &constrV) || errors.As(err, &constrP)
 }
 
 // isDialError reports an error from establishing the connection: the request

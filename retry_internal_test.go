@@ -2,7 +2,10 @@ package ifmatch
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -210,7 +213,7 @@ func TestNewClientFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.username != "SK"+strings.Repeat("2", 32) || c.password != "s3cret" || c.region != "ie1" {
+	if c.username != "SK"+strings.Repeat("2", 32) || c.password.value() != "s3cret" || c.region != "ie1" {
 		t.Errorf("client from env: user %s region %s", c.username, c.region)
 	}
 }
@@ -322,5 +325,53 @@ func TestConflictBackoffJitter(t *testing.T) {
 		if mean := sum / n; tc.max > tc.hi && (mean < tc.bound*7/10 || mean > tc.bound*8/10) {
 			t.Errorf("bound %s: mean wait %s, want about %s", tc.bound, mean, tc.bound*3/4)
 		}
+	}
+}
+
+// Certificate errors are recognised as values and as pointers, bare or
+// wrapped by crypto/tls.
+func TestCertificateErrorForms(t *testing.T) {
+	t.Parallel()
+	for _, err := range []error{
+		x509.UnknownAuthorityError{}, &x509.UnknownAuthorityError{},
+		x509.HostnameError{}, &x509.HostnameError{},
+		x509.CertificateInvalidError{}, &x509.CertificateInvalidError{},
+		&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}},
+		&url.Error{Op: "Get", URL: "https://x", Err: fmt.Errorf("tls: %w", x509.HostnameError{})},
+	} {
+		if retryableTransportErr(err) {
+			t.Errorf("%T: retryable, want not", err)
+		}
+	}
+	if !retryableTransportErr(errors.New("connection reset")) {
+		t.Error("connection reset: not retryable")
+	}
+}
+
+// Every attempt has a timeout: DefaultTryTimeout unless the caller's
+// http.Client sets its own, including a caller's client with Timeout 0,
+// which is never changed itself.
+func TestDefaultTryTimeout(t *testing.T) {
+	t.Parallel()
+	const acct = "AC0123456789abcdef0123456789abcdef"
+	user := &http.Client{}
+	for _, tc := range []struct {
+		opts []Option
+		want time.Duration
+	}{
+		{nil, DefaultTryTimeout},
+		{[]Option{WithHTTPClient(user)}, DefaultTryTimeout},
+		{[]Option{WithHTTPClient(&http.Client{Timeout: time.Minute})}, time.Minute},
+	} {
+		c, err := NewClient(acct, "token", tc.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.rc.HTTPClient.Timeout; got != tc.want {
+			t.Errorf("per-try timeout %s, want %s", got, tc.want)
+		}
+	}
+	if user.Timeout != 0 {
+		t.Error("the caller's http.Client was changed")
 	}
 }

@@ -93,6 +93,10 @@ type Fake struct {
 	services   map[string]bool
 	syncObjs   map[string]*syncObj // key: see syncKey
 	containers map[string]string   // "IS…/Lists/name" → the List's or Map's SID
+	svcRecs    map[string]*syncService
+	contRecs   map[string]*syncContainer // key: "IS…/Lists/ES…"
+	contSeq    int
+	specExact  bool
 	apiKeys    map[string]string
 	faults     []*faultState
 	rng        *rand.Rand
@@ -125,7 +129,7 @@ func WithSeed(seed uint64) Option {
 // and [Fake.ServeHTTP].
 func NewFake(opts ...Option) *Fake {
 	f := &Fake{
-		base:       "https://taskrouter.twilio.com",
+		base:       taskRouterHost,
 		workspaces: map[string]bool{},
 		tasks:      map[string]*taskRec{},
 		workers:    map[string]*workerRec{},
@@ -133,6 +137,8 @@ func NewFake(opts ...Option) *Fake {
 		services:   map[string]bool{},
 		syncObjs:   map[string]*syncObj{},
 		containers: map[string]string{},
+		svcRecs:    map[string]*syncService{},
+		contRecs:   map[string]*syncContainer{},
 		apiKeys:    map[string]string{},
 		rng:        rand.New(rand.NewPCG(1, 2)),
 		now:        func() time.Time { return time.Now().UTC().Truncate(time.Second) },

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -262,7 +261,7 @@ func (f *Fake) route(w http.ResponseWriter, r *http.Request) {
 		}
 		seg[i] = u
 	}
-	if len(seg) >= 3 && seg[0] == "v1" && seg[1] == "Services" {
+	if len(seg) >= 2 && seg[0] == "v1" && seg[1] == "Services" {
 		f.serveSync(w, r, seg[2:])
 		return
 	}
@@ -285,7 +284,7 @@ func (f *Fake) route(w http.ResponseWriter, r *http.Request) {
 		case http.MethodPost:
 			f.createTask(w, r, ws)
 		default:
-			w.WriteHeader(http.StatusMethodNotAllowed)
+			methodNotAllowed(w, r)
 		}
 	case len(rest) == 0:
 		f.workersCollection(w, r, ws)
@@ -489,34 +488,34 @@ func (f *Fake) task(w http.ResponseWriter, r *http.Request, ws, sid string) {
 		f.commit(r, t.sid, t.version, -1)
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		methodNotAllowed(w, r)
 	}
 }
 
 func (f *Fake) listTasks(w http.ResponseWriter, r *http.Request, ws string) {
-	q := r.URL.Query()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.workspaces[ws] {
 		notFound(w, r)
 		return
 	}
+	keep, less, msg := taskFilter(r.URL.Query())
+	if msg != "" {
+		badQuery(w, msg)
+		return
+	}
 	var all []*taskRec
 	for _, t := range f.tasks {
-		if t.ws != ws || len(q["AssignmentStatus"]) > 0 && !slices.Contains(q["AssignmentStatus"], t.status) {
-			continue
+		if t.ws == ws && keep(t) {
+			all = append(all, t)
 		}
-		if v := q.Get("Priority"); v != "" && v != strconv.Itoa(t.priority) {
-			continue
-		}
-		all = append(all, t)
 	}
-	sort.Slice(all, func(i, j int) bool {
-		return all[i].created.Before(all[j].created) || all[i].created.Equal(all[j].created) && all[i].sid < all[j].sid
-	})
+	sort.Slice(all, func(i, j int) bool { return less(all[i], all[j]) })
 	var items []any
+	var versions []string
 	for _, t := range all {
 		items = append(items, f.taskJSON(t, false))
+		versions = append(versions, t.sid+"="+strconv.Itoa(t.version))
 	}
-	f.writePage(w, r, "tasks", items)
+	f.writePage(w, r, "tasks", items, listETag(versions))
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -76,22 +77,28 @@ func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent s
 	}
 	if sid == "" {
 		if r.Method != http.MethodGet {
-			w.WriteHeader(http.StatusMethodNotAllowed)
+			methodNotAllowed(w, r)
+			return
+		}
+		keep, msg := reservationFilter(r.URL.Query(), fromWorker)
+		if msg != "" {
+			badQuery(w, msg)
 			return
 		}
 		var all []*resvRec
 		for _, rv := range f.resv {
-			if belongs(rv) && (r.URL.Query().Get("ReservationStatus") == "" || r.URL.Query().Get("ReservationStatus") == rv.status) &&
-				(r.URL.Query().Get("WorkerSid") == "" || r.URL.Query().Get("WorkerSid") == rv.worker) {
+			if belongs(rv) && keep(rv) {
 				all = append(all, rv)
 			}
 		}
 		sort.Slice(all, func(i, j int) bool { return all[i].sid < all[j].sid })
 		var items []any
+		var versions []string
 		for _, rv := range all {
 			items = append(items, f.resvJSON(rv, fromWorker))
+			versions = append(versions, rv.sid+"="+strconv.Itoa(rv.version))
 		}
-		f.writePage(w, r, "reservations", items)
+		f.writePage(w, r, "reservations", items, listETag(versions))
 		return
 	}
 	rv, ok := f.resv[sid]
@@ -104,7 +111,7 @@ func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent s
 	}
 	switch r.Method {
 	case http.MethodGet:
-		writeJSON(w, http.StatusOK, f.etag(rv.sid, rv.version), f.resvJSON(rv, fromWorker))
+		writeJSON(w, http.StatusOK, f.resvETag(rv, fromWorker), f.resvJSON(rv, fromWorker))
 	case http.MethodPost:
 		if to := r.PostForm.Get("ReservationStatus"); to != "" {
 			if !slices.Contains(resvMoves[rv.status], to) {
@@ -116,8 +123,8 @@ func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent s
 		rv.version++
 		rv.updated = f.now()
 		f.commit(r, rv.sid, rv.version-1, rv.version)
-		writeJSON(w, http.StatusOK, f.etag(rv.sid, rv.version), f.resvJSON(rv, fromWorker))
+		writeJSON(w, http.StatusOK, f.resvETag(rv, fromWorker), f.resvJSON(rv, fromWorker))
 	default:
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		methodNotAllowed(w, r)
 	}
 }

@@ -214,8 +214,27 @@ func TestFakeMatchesSpecs(t *testing.T) {
 	checkShape(t, sy, "sync.v1.service.document", get(sb+"/Documents/"+doc.SID))
 	checkShape(t, sy, "sync.v1.service.sync_list.sync_list_item", get(sb+"/Lists/l/Items/0"))
 	checkShape(t, sy, "sync.v1.service.sync_map.sync_map_item", get(sb+"/Maps/m/Items/k"))
+	checkShape(t, sy, "sync.v1.service", get(sb))
+	checkShape(t, sy, "sync.v1.service.sync_list", get(sb+"/Lists/l"))
+	checkShape(t, sy, "sync.v1.service.sync_map", get(sb+"/Maps/m"))
+	// Containers created over the API, with every form field.
+	code, _, created := raw(t, srv, "POST", "/v1/Services", "", url.Values{"FriendlyName": {"f"}, "WebhookUrl": {"https://example.com/h"},
+		"AclEnabled": {"true"}, "WebhooksFromRestEnabled": {"true"}, "ReachabilityWebhooksEnabled": {"true"},
+		"ReachabilityDebouncingEnabled": {"true"}, "ReachabilityDebouncingWindow": {"6000"}})
+	if code != 201 {
+		t.Fatalf("create service: %d %v", code, created)
+	}
+	checkShape(t, sy, "sync.v1.service", created)
+	for kind, schema := range map[string]string{"Lists": "sync.v1.service.sync_list", "Maps": "sync.v1.service.sync_map"} {
+		code, _, created := raw(t, srv, "POST", sb+"/"+kind, "", url.Values{"UniqueName": {"new"}, "Ttl": {"60"}, "CollectionTtl": {"60"}})
+		if code != 201 {
+			t.Fatalf("create %s: %d %v", kind, code, created)
+		}
+		checkShape(t, sy, schema, created)
+	}
 	for p, key := range map[string]string{base + "/Tasks": "tasks", base + "/Workers": "workers", sb + "/Documents": "documents",
-		sb + "/Lists/l/Items": "items", sb + "/Maps/m/Items": "items", base + "/Tasks/" + task.SID + "/Reservations": "reservations"} {
+		sb + "/Lists/l/Items": "items", sb + "/Maps/m/Items": "items", base + "/Tasks/" + task.SID + "/Reservations": "reservations",
+		base + "/Workers/" + wk.SID + "/Reservations": "reservations", "/v1/Services": "services", sb + "/Lists": "lists", sb + "/Maps": "maps"} {
 		body := get(p)
 		if _, ok := body[key].([]any); !ok {
 			t.Errorf("%s: no %q array", p, key)

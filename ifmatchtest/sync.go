@@ -28,43 +28,12 @@ type syncObj struct {
 	expires    time.Time
 }
 
-// Sync's revision-mismatch codes: Twilio documents 54103 (Document) and
-// 54155 (List Item); for Map Items we answer the generic 20412.
-var syncMismatch = map[string]int{"Documents": 54103, "Lists": 54155, "Maps": 20412}
+// Sync's revision-mismatch codes, from Twilio's error dictionary: 54103
+// (Document), 54155 (List Item) and 54205 (Map Item).
+var syncMismatch = map[string]int{"Documents": 54103, "Lists": 54155, "Maps": 54205}
 
 // maxSyncData is Twilio's 16 KiB data limit.
 const maxSyncData = 16 << 10
-
-// AddSyncService creates a Sync service and returns its SID.
-func (f *Fake) AddSyncService() string {
-	sid := NewSID("IS")
-	f.mu.Lock()
-	f.services[sid] = true
-	f.mu.Unlock()
-	return sid
-}
-
-// AddSyncList creates a Sync List named uniqueName in service svc and returns its SID.
-func (f *Fake) AddSyncList(svc, uniqueName string) string {
-	return f.addContainer(svc, "Lists", "ES", uniqueName)
-}
-
-// AddSyncMap creates a Sync Map named uniqueName in service svc and returns its SID.
-func (f *Fake) AddSyncMap(svc, uniqueName string) string {
-	return f.addContainer(svc, "Maps", "MP", uniqueName)
-}
-
-func (f *Fake) addContainer(svc, kind, prefix, name string) string {
-	sid := NewSID(prefix)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.services[svc] = true
-	f.containers[svc+"/"+kind+"/"+sid] = sid
-	if name != "" {
-		f.containers[svc+"/"+kind+"/"+name] = sid
-	}
-	return sid
-}
 
 // AddDocument seeds a Sync Document (uniqueName may be "") and returns its SID.
 func (f *Fake) AddDocument(svc, uniqueName string, data map[string]any) string {
@@ -168,7 +137,7 @@ func (f *Fake) nextIndex(svc, c string) int {
 func (f *Fake) syncJSON(o *syncObj) map[string]any {
 	var data any
 	data, _ = jsonx.Decode([]byte(o.data))
-	base := f.base + "/v1/Services/" + o.svc + "/" + o.kind
+	base := f.syncBase() + "/v1/Services/" + o.svc + "/" + o.kind
 	m := map[string]any{"account_sid": AccountSID, "service_sid": o.svc, "revision": f.revision(o.storeKey(), o.version),
 		"data": data, "date_created": o.created.Format(time.RFC3339), "date_updated": o.updated.Format(time.RFC3339),
 		"date_expires": nil, "created_by": "system"}
@@ -225,17 +194,30 @@ func applySyncForm(o *syncObj, form url.Values, now time.Time, item bool) string
 	return ""
 }
 
-// serveSync handles /v1/Services/{svc}/... (seg starts after "Services").
+// serveSync handles /v1/Services and /v1/Services/{svc}/... (seg starts
+// after "Services").
 func (f *Fake) serveSync(w http.ResponseWriter, r *http.Request, seg []string) {
-	svc := seg[0]
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !validSID("IS", svc) || !f.services[svc] || len(seg) < 2 {
+	if len(seg) == 0 {
+		f.servicesCollection(w, r)
+		return
+	}
+	svc := seg[0]
+	if !validSID("IS", svc) || !f.services[svc] {
 		notFound(w, r)
+		return
+	}
+	if len(seg) == 1 {
+		f.service(w, r, svc)
 		return
 	}
 	kind := seg[1]
 	switch {
+	case (kind == "Lists" || kind == "Maps") && len(seg) == 2:
+		f.containerCollection(w, r, svc, kind)
+	case (kind == "Lists" || kind == "Maps") && len(seg) == 3:
+		f.container(w, r, svc, kind, seg[2])
 	case kind == "Documents" && len(seg) == 2:
 		f.syncCollection(w, r, svc, kind, "")
 	case kind == "Documents" && len(seg) == 3:
@@ -276,10 +258,10 @@ func (f *Fake) syncCollection(w http.ResponseWriter, r *http.Request, svc, kind,
 			}
 			return all[i].id() < all[j].id()
 		})
-		if r.URL.Query().Get("Order") == "desc" {
-			for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
-				all[i], all[j] = all[j], all[i]
-			}
+		all, msg := itemRange(r.URL.Query(), kind, all)
+		if msg != "" {
+			badQuery(w, msg)
+			return
 		}
 		var items []any
 		for _, o := range all {
@@ -289,7 +271,7 @@ func (f *Fake) syncCollection(w http.ResponseWriter, r *http.Request, svc, kind,
 		if kind == "Documents" {
 			key = "documents"
 		}
-		f.writePage(w, r, key, items)
+		f.writePage(w, r, key, items, "")
 	case http.MethodPost:
 		o := &syncObj{kind: kind, svc: svc, container: c, data: "{}"}
 		switch kind {
@@ -325,13 +307,20 @@ func (f *Fake) syncCollection(w http.ResponseWriter, r *http.Request, svc, kind,
 		f.commit(r, o.storeKey(), -1, o.version)
 		writeJSON(w, http.StatusCreated, f.etag(o.storeKey(), o.version), f.syncJSON(o))
 	default:
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		methodNotAllowed(w, r)
 	}
 }
 
 func (f *Fake) syncObject(w http.ResponseWriter, r *http.Request, o *syncObj) {
 	if o == nil {
 		notFound(w, r)
+		return
+	}
+	if o.kind == "Documents" && r.Method == http.MethodDelete {
+		// DeleteDocument declares no If-Match: the fake ignores one, so it
+		// never promises a conditional delete the spec does not.
+		delete(f.syncObjs, o.storeKey())
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if ifm := r.Header.Get("If-Match"); ifm != "" && strings.TrimSpace(ifm) == "" {
@@ -359,6 +348,6 @@ func (f *Fake) syncObject(w http.ResponseWriter, r *http.Request, o *syncObj) {
 		f.commit(r, o.storeKey(), o.version, -1)
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		methodNotAllowed(w, r)
 	}
 }

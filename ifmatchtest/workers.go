@@ -73,9 +73,7 @@ func (f *Fake) workerJSON(w *workerRec) map[string]any {
 		"attributes": w.attributes, "available": available, "date_created": w.created.Format(time.RFC3339),
 		"date_status_changed": w.statusChanged.Format(time.RFC3339), "date_updated": w.updated.Format(time.RFC3339),
 		"friendly_name": w.friendlyName, "sid": w.sid, "workspace_sid": w.ws, "url": u,
-		"links": map[string]string{"reservations": u + "/Reservations", "channels": u + "/Channels",
-			"activity":  f.base + "/v1/Workspaces/" + w.ws + "/Activities/" + w.activitySID,
-			"workspace": f.base + "/v1/Workspaces/" + w.ws}}
+		"links": f.workerLinks(w)}
 }
 
 func applyWorkerForm(w *workerRec, form url.Values, now time.Time) string {
@@ -132,20 +130,27 @@ func (f *Fake) workersCollection(w http.ResponseWriter, r *http.Request, ws stri
 		f.commit(r, wk.sid, -1, wk.version)
 		writeJSON(w, http.StatusCreated, f.etag(wk.sid, wk.version), f.workerJSON(wk))
 	case http.MethodGet:
+		keep, less, msg := workerFilter(r.URL.Query())
+		if msg != "" {
+			badQuery(w, msg)
+			return
+		}
 		var items []any
 		var all []*workerRec
 		for _, wk := range f.workers {
-			if wk.ws == ws {
+			if wk.ws == ws && keep(wk) {
 				all = append(all, wk)
 			}
 		}
-		sort.Slice(all, func(i, j int) bool { return all[i].sid < all[j].sid })
+		sort.Slice(all, func(i, j int) bool { return less(all[i], all[j]) })
+		var versions []string
 		for _, wk := range all {
 			items = append(items, f.workerJSON(wk))
+			versions = append(versions, wk.sid+"="+strconv.Itoa(wk.version))
 		}
-		f.writePage(w, r, "workers", items)
+		f.writePage(w, r, "workers", items, listETag(versions))
 	default:
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		methodNotAllowed(w, r)
 	}
 }
 
@@ -178,7 +183,7 @@ func (f *Fake) worker(w http.ResponseWriter, r *http.Request, ws, sid string) {
 		f.commit(r, wk.sid, wk.version, -1)
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		methodNotAllowed(w, r)
 	}
 }
 
@@ -194,24 +199,23 @@ func (f *Fake) precondition(w http.ResponseWriter, r *http.Request, id string, v
 }
 
 // writePage answers one page of a list with the spec's meta object, paging
-// by the PageSize and Page query parameters.
-func (f *Fake) writePage(w http.ResponseWriter, r *http.Request, key string, all []any) {
+// by the PageSize and Page query parameters; listETag, when not "", is sent
+// as the ETag header (where the spec declares one).
+func (f *Fake) writePage(w http.ResponseWriter, r *http.Request, key string, all []any, listETag string) {
 	q := r.URL.Query()
-	size := 50
-	if v := q.Get("PageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, 20001, "PageSize must be an integer from 1 to 1000")
-			return
-		}
-		size = n
+	size, page, msg := paging(r)
+	if msg != "" {
+		badQuery(w, msg)
+		return
 	}
-	page, _ := strconv.Atoi(q.Get("Page"))
 	items := []any{}
 	for i := page * size; i >= 0 && i < len(all) && i < (page+1)*size; i++ {
 		items = append(items, all[i])
 	}
-	listURL := f.base + r.URL.Path
+	if listETag != "" {
+		w.Header().Set("ETag", listETag)
+	}
+	listURL := f.hostFor(r.URL.Path) + r.URL.Path
 	pageURL := func(p int) string {
 		v := url.Values{}
 		for k, vs := range q {
