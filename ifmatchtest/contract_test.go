@@ -399,6 +399,9 @@ var contractCases = []struct {
 		if err != nil || mi.Data["n"] != json.Number("2") || mi.ETag != `"1"` {
 			t.Fatalf("%v %v", mi, err)
 		}
+		if _, err := e.sync.UpdateMapItemIf(ctxT(t), "m", "k", `"0"`, ifmatch.SyncWrite{Data: map[string]any{}}); !errors.As(err, &ae) || ae.Code != 54205 {
+			t.Errorf("stale map item: %v", err)
+		}
 		if err := e.sync.DeleteMapItemIf(ctxT(t), "m", "k", `"0"`); !errors.Is(err, ifmatch.ErrPreconditionFailed) {
 			t.Errorf("stale delete: %v", err)
 		}

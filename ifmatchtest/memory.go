@@ -353,7 +353,7 @@ func setChannel(t *ifmatch.Task, ch string) {
 	}
 }
 
-var taskStatuses = []ifmatch.TaskStatus{ifmatch.TaskPending, ifmatch.TaskReserved, ifmatch.TaskAssigned,
+var memTaskStatuses = []ifmatch.TaskStatus{ifmatch.TaskPending, ifmatch.TaskReserved, ifmatch.TaskAssigned,
 	ifmatch.TaskCanceled, ifmatch.TaskCompleted, ifmatch.TaskWrapping}
 
 // ListTasks implements [ifmatch.TaskAPI]; it filters on Priority,
@@ -365,7 +365,7 @@ func (m *MemoryWorkspace) ListTasks(_ context.Context, p *ifmatch.TaskListParams
 	}
 	err := checkPageSize(q.PageSize)
 	for _, s := range q.AssignmentStatus {
-		if !slices.Contains(taskStatuses, s) {
+		if !slices.Contains(memTaskStatuses, s) {
 			err = memInvalid("AssignmentStatus filter %q is not a task status", trunc(string(s)))
 		}
 	}
@@ -465,7 +465,7 @@ func (m *MemoryWorkspace) writeTask(sid, etag string, u ifmatch.TaskUpdate) (*if
 			return nil, err
 		}
 	}
-	if u.AssignmentStatus != "" && !slices.Contains(taskStatuses, u.AssignmentStatus) {
+	if u.AssignmentStatus != "" && !slices.Contains(memTaskStatuses, u.AssignmentStatus) {
 		return nil, memInvalid("AssignmentStatus %q is not one of pending, reserved, assigned, canceled, completed, wrapping",
 			trunc(string(u.AssignmentStatus)))
 	}

@@ -82,7 +82,7 @@ var (
 		data: func(v *ifmatch.ListItem) *map[string]any { return &v.Data }, etag: func(v *ifmatch.ListItem) *string { return &v.ETag },
 		rev: func(v *ifmatch.ListItem) *string { return &v.Revision }, updated: func(v *ifmatch.ListItem) *time.Time { return &v.DateUpdated },
 		expires: func(v *ifmatch.ListItem) *time.Time { return &v.DateExpires }}
-	mapAcc = syncAcc[ifmatch.MapItem]{kind: "Map item", mismatch: 20412, clone: (*ifmatch.MapItem).Clone, item: true,
+	mapAcc = syncAcc[ifmatch.MapItem]{kind: "Map item", mismatch: 54205, clone: (*ifmatch.MapItem).Clone, item: true,
 		data: func(v *ifmatch.MapItem) *map[string]any { return &v.Data }, etag: func(v *ifmatch.MapItem) *string { return &v.ETag },
 		rev: func(v *ifmatch.MapItem) *string { return &v.Revision }, updated: func(v *ifmatch.MapItem) *time.Time { return &v.DateUpdated },
 		expires: func(v *ifmatch.MapItem) *time.Time { return &v.DateExpires }}
