@@ -189,6 +189,14 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	if mutate == nil {
 		return nil, fmt.Errorf("%w: nil mutator", ErrInvalidArgument)
 	}
+	var seen bool // IdempotencyKey: the key was found by the last run of mutate
+	if cfg.hasEventKey {
+		var err error
+		if mutate, err = withEventKey(ops, cfg.eventKey, mutate, &seen); err != nil {
+			return nil, err
+		}
+		cfg.idempotent = true
+	}
 	var v *T
 	var res OperationResult
 	var err error
@@ -196,6 +204,12 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 		v, res, err = coalesce(ctx, c, ops, mutate, cfg, ops.key+"|"+key)
 	} else {
 		v, res, err = loop(ctx, c, ops, mutate, cfg)
+	}
+	if err == nil && cfg.hasEventKey {
+		if seen && res == Unchanged {
+			res = AlreadyApplied
+		}
+		v = hideEventKeys(ops, v)
 	}
 	if err == nil && cfg.result != nil {
 		*cfg.result = res
