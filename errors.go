@@ -153,7 +153,10 @@ type OutcomeUnknownError struct {
 
 // Error describes the ambiguous write.
 func (e *OutcomeUnknownError) Error() string {
-	return fmt.Sprintf("ifmatch: outcome of write with If-Match %q unknown: %v", e.ETag, e.Cause)
+	if e.ETag == "" {
+		return fmt.Sprintf("ifmatch: outcome of write unknown: %v", e.Cause)
+	}
+	return fmt.Sprintf("ifmatch: outcome of write with If-Match %s unknown: %v", truncate(e.ETag), e.Cause)
 }
 
 // Unwrap returns [ErrOutcomeUnknown] and the write's error.
