@@ -2,6 +2,7 @@ package ifmatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -51,6 +52,7 @@ type member struct {
 
 	// Owned by the round.
 	changed   bool  // its mutator changed something in the current run
+	onBase    bool  // no earlier caller changed anything in the current run
 	ambiguous bool  // a write carrying its change got no answer
 	failed    error // its mutator's refusal in the current run
 	view      any   // *T: the state as its mutator left it in the current run
@@ -216,8 +218,9 @@ func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
 // state the previous one left. A refusal, or a panic, undoes that caller's
 // change alone.
 func composite[T any](ops *resourceOps[T], batch []*member, t *T) error {
+	onBase := true
 	for i, m := range batch {
-		m.changed, m.failed, m.view = false, nil, nil
+		m.changed, m.failed, m.view, m.onBase = false, nil, nil, onBase
 		m.mu.Lock()
 		gone := m.withdrawn
 		m.mu.Unlock()
@@ -249,6 +252,7 @@ func composite[T any](ops *resourceOps[T], batch []*member, t *T) error {
 			continue
 		}
 		m.view = ops.clone(t)
+		onBase = onBase && !m.changed
 	}
 	return nil
 }
@@ -302,15 +306,22 @@ func answer[T any](ops *resourceOps[T], batch []*member, i int, v *T, res Operat
 	m := batch[i]
 	switch {
 	case m.panicked != nil:
-	case err != nil && m.failed != nil && !m.ambiguous:
-		m.err = m.failed // refused on the last state: nothing of it landed
+	case err != nil && m.failed != nil && !m.ambiguous && m.onBase:
+		// Refused on the state read, not on earlier callers' changes that
+		// may never land: its own answer.
+		m.err = m.failed
 	case err != nil:
 		m.err = err
+		if ctxErr := m.ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			m.err = errors.Join(err, ctxErr) // the round ran on others' contexts too
+		}
 	case m.failed != nil && m.ambiguous && idempotent:
 		m.err = &OutcomeUnknownError{Cause: m.failed} // an earlier write may have applied it
 	case m.failed != nil:
 		m.err = m.failed
-	case res == Updated && (m.changed || idempotent && m.ambiguous):
+	case m.changed || res == Updated && idempotent && m.ambiguous:
+		// Its change took effect in the round's serial order, even where a
+		// later caller undid it and the round wrote nothing.
 		m.res, m.result = view(ops, batch, i, v), Updated
 	default:
 		m.res, m.result = view(ops, batch, i, v), Unchanged

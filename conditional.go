@@ -78,11 +78,11 @@ func call[T any](ctx context.Context, c *Client, r *request, dec func([]byte, st
 		return nil, err
 	}
 	if len(bytes.TrimSpace(resp.body)) == 0 {
-		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: "empty body"}
+		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, ETag: resp.etag, Reason: "empty body"}
 	}
 	v, err := dec(resp.body, resp.etag)
 	if err != nil {
-		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: c.scrub.scrub("decoding: " + err.Error())}
+		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, ETag: resp.etag, Reason: c.scrub.scrub("decoding: " + err.Error())}
 	}
 	return v, nil
 }
@@ -264,11 +264,14 @@ type update[T any] struct {
 
 	// What this call's writes may have done. Set before a write is sent,
 	// cleared only on proof (see settle).
-	inFlight    bool   // a write is on the wire
-	pending     string // If-Match of an unanswered write that may still land
-	baseGone    bool   // a 412 to its resend proved the pending write's base version gone
-	token       string // the commit marker of the write in flight or pending
-	maybeLanded bool   // an unanswered write may have landed; nothing proved otherwise
+	inFlight    bool            // a write is on the wire
+	pending     string          // If-Match of an unanswered write that may still land
+	baseGone    bool            // a 412 to its resend proved the pending write's base version gone
+	token       string          // the commit marker of the write in flight or pending
+	sent        *T              // the state the write in flight or pending would produce
+	sentForm    url.Values      // and its form
+	done        OperationResult // the result when step finds nothing to write ("": a write landed)
+	maybeLanded bool            // an unanswered write may have landed; nothing proved otherwise
 }
 
 // run reads, then applies the mutator and writes until done.
@@ -277,23 +280,44 @@ func (u *update[T]) run() (*T, OperationResult, error) {
 		return u.finish(nil, "", err)
 	}
 	for {
-		base, work, form, err := u.apply()
-		if (err != nil || form == nil) && u.fromCache {
-			// A refusal or "nothing to do" on the client's own copy is
-			// confirmed on a fresh read: another process may have moved on.
-			err = u.refresh()
-		} else if err == nil && form == nil {
-			return u.unchanged(base)
-		} else if err == nil {
-			var v *T
-			if v, err = u.write(work, form); v != nil {
-				return u.finish(v, Updated, nil)
-			}
+		var v *T
+		var err error
+		if u.pending != "" {
+			// The unanswered write is sent again exactly as it was (same
+			// If-Match, marker and content): whichever copy lands, the
+			// answer is the same.
+			v, err = u.write(u.sent, u.sentForm)
+		} else {
+			v, err = u.step()
+		}
+		if v != nil && u.done != "" {
+			return u.finish(v, u.done, nil)
+		}
+		if v != nil {
+			return u.finish(v, Updated, nil)
 		}
 		if err != nil {
 			return u.finish(nil, "", err)
 		}
 	}
+}
+
+// step applies the mutator to the latest version and writes the change:
+// it returns the version written, or nil to go on.
+func (u *update[T]) step() (*T, error) {
+	base, work, form, err := u.apply()
+	switch {
+	case (err != nil || form == nil) && u.fromCache:
+		// A refusal or "nothing to do" on the client's own copy is
+		// confirmed on a fresh read: another process may have moved on.
+		return nil, u.refresh()
+	case err != nil:
+		return nil, err
+	case form == nil:
+		u.done = u.unchangedResult()
+		return base, nil
+	}
+	return u.write(work, form)
 }
 
 // read takes the client's cached copy of the resource, or reads it.
@@ -334,17 +358,14 @@ func (u *update[T]) apply() (base, work *T, form url.Values, err error) {
 	return base, work, form, nil
 }
 
-// unchanged ends a call whose mutator has nothing (more) to change.
-func (u *update[T]) unchanged(base *T) (*T, OperationResult, error) {
-	switch {
-	case u.pending != "":
-		// An unanswered write may still land: no promise is possible.
-		return u.finish(nil, "", errors.New("the mutator changed nothing while an earlier write was unresolved"))
-	case u.maybeLanded:
-		// Idempotent: our earlier write, or one to the same effect, landed.
-		return u.finish(base, Updated, nil)
+// unchangedResult is the result of a call whose mutator has nothing (more)
+// to change: Unchanged, or Updated when (Idempotent) an earlier write of
+// this call whose answer was lost, or one to the same effect, landed.
+func (u *update[T]) unchangedResult() OperationResult {
+	if u.maybeLanded {
+		return Updated
 	}
-	return u.finish(base, Unchanged, nil)
+	return Unchanged
 }
 
 // write sends one conditional write of form (work's marker added) and
@@ -359,7 +380,7 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 		return nil, err
 	}
 	u.attempt++
-	u.inFlight = true
+	u.inFlight, u.sent, u.sentForm = true, work, form
 	t0 := time.Now()
 	res, err := u.ops.write(u.ctx, etag, form)
 	u.inFlight = !refused(err) // a write refused for sure cannot land
@@ -398,17 +419,27 @@ func (u *update[T]) mark(work *T, form url.Values) (url.Values, error) {
 	return u.ops.diff(u.cur, work)
 }
 
-// committed handles a 2xx write whose answer was unusable: it landed; the
-// read-back (or, failing that, the written copy) is the answer.
+// committed handles a 2xx write whose answer was unusable: it landed, and
+// produced exactly work (see written).
 func (u *update[T]) committed(work *T, bre *badResponseError) *T {
 	u.inFlight, u.pending = false, ""
-	v, err := u.readBack(u.hasETag)
-	if err != nil {
-		u.c.log(u.ctx, slog.LevelWarn, "write landed; its answer and the read-back were unusable",
-			"resource", u.ops.key, "error", err.Error())
-		v = work
-		*u.ops.etag(v) = bre.ETag
+	return u.written(work, bre.ETag)
+}
+
+// written is the state a landed write produced when its answer did not say:
+// the version it was based on plus its change, with the answer's ETag when
+// that is usable, else none (a later read would show later writes too, which
+// no serial order puts in this call's answer).
+func (u *update[T]) written(work *T, etag string) *T {
+	v := u.ops.clone(work)
+	if u.ops.obj != nil {
+		_ = normalize(u.ops.obj(v)) // as decoded from an answer (the write encoded it already)
 	}
+	if checkETag(etag) != nil {
+		etag = ""
+	}
+	*u.ops.etag(v) = etag
+	u.remember(v)
 	return u.strip(v)
 }
 
@@ -497,8 +528,7 @@ func (u *update[T]) settle(cause error) (*T, error) {
 	switch u.verdict(fresh) {
 	case marker.Landed:
 		u.pending = ""
-		u.remember(fresh)
-		return u.strip(fresh), nil
+		return u.written(u.sent, ""), nil
 	case marker.Superseded:
 		u.pending, u.token, u.baseGone = "", "", false
 	case marker.Unknown:
