@@ -40,6 +40,7 @@ type member struct {
 	res       any
 	result    OperationResult
 	err       error
+	queued    time.Time // when it joined the queue, if observed
 }
 
 // groupKey returns what calls must share to be coalesced into one round:
@@ -55,7 +56,7 @@ func (u updateConfig) groupKey() (string, bool) {
 
 // coalesce runs mutate as part of a round of the resource's queue.
 func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate func(*T) error, cfg updateConfig, key string) (*T, OperationResult, error) {
-	m := &member{ctx: ctx, fn: mutate, cfg: cfg, lead: make(chan struct{}), done: make(chan struct{})}
+	m := &member{ctx: ctx, fn: mutate, cfg: cfg, lead: make(chan struct{}), done: make(chan struct{}), queued: c.queuedAt()}
 	co := c.co
 	co.mu.Lock()
 	q := co.groups[key]
@@ -156,6 +157,7 @@ func memberResult[T any](m *member) (*T, OperationResult, error) {
 // applies each caller's mutator in turn (a failing one is undone and drops
 // out alone), and its result, or error, goes to every caller still in.
 func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
+	c.observeRound(ops.call(), batch)
 	if len(batch) == 1 { // the common, uncontended case: just the loop
 		m := batch[0]
 		v, res, err := loop(m.ctx, c, ops, m.fn.(func(*T) error), m.cfg)

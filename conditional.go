@@ -28,6 +28,8 @@ import (
 // caching, results) lives once, in runUpdate.
 type resourceOps[T any] struct {
 	key   string // the resource's path: cache key
+	op    string // the method, for an Observer: "UpdateTask"…
+	kind  string // the resource kind, for an Observer: "Task"…
 	fetch func(ctx context.Context) (*T, error)
 	write func(ctx context.Context, etag string, form url.Values) (*T, error)
 	clone func(*T) *T
@@ -189,6 +191,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	if mutate == nil {
 		return nil, fmt.Errorf("%w: nil mutator", ErrInvalidArgument)
 	}
+	ctx, oc := startObserved(ctx, c, ops, &cfg)
 	var v *T
 	var res OperationResult
 	var err error
@@ -197,6 +200,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	} else {
 		v, res, err = loop(ctx, c, ops, mutate, cfg)
 	}
+	oc.end(res, err)
 	if err == nil && cfg.result != nil {
 		*cfg.result = res
 	}
@@ -545,6 +549,7 @@ func (u *update[T]) readBack(ok func(*T) bool) (*T, error) {
 		}
 		var v *T
 		v, err = u.ops.fetch(u.ctx)
+		u.observeRead(i+1, err)
 		switch {
 		case err == nil && ok(v):
 			return v, nil
@@ -589,6 +594,7 @@ func (u *update[T]) nextWait() (time.Duration, bool) {
 
 func (u *update[T]) sleep(wait time.Duration) error {
 	u.slept = wait
+	u.event(UpdateEvent{Kind: EventBackoff, Wait: wait})
 	return sleepCtx(u.ctx, wait)
 }
 
@@ -602,6 +608,7 @@ func (u *update[T]) flush(wait time.Duration) {
 	if u.cfg.observer != nil {
 		u.cfg.observer(u.last)
 	}
+	u.event(UpdateEvent{Kind: EventAttempt, Attempt: u.last.Attempt, Status: u.last.Status, ETag: u.last.ETag, Err: u.last.Err, Wait: wait})
 }
 
 // finish is every exit of the loop. While a write of this call may have
