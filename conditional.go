@@ -354,6 +354,7 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 	res, err := u.ops.write(u.ctx, etag, form)
 	u.inFlight = !refused(err) // a write refused for sure cannot land
 	u.last, u.unseen = AttemptInfo{Attempt: u.attempt, Status: statusOf(err), ETag: etag, Err: err}, true
+	u.observeWrite()
 	if err != nil && u.c.cache != nil {
 		u.c.cache.drop(u.ops.key)
 	}
@@ -608,7 +609,6 @@ func (u *update[T]) flush(wait time.Duration) {
 	if u.cfg.observer != nil {
 		u.cfg.observer(u.last)
 	}
-	u.event(UpdateEvent{Kind: EventAttempt, Attempt: u.last.Attempt, Status: u.last.Status, ETag: u.last.ETag, Err: u.last.Err, Wait: wait})
 }
 
 // finish is every exit of the loop. While a write of this call may have

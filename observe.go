@@ -99,16 +99,18 @@ type UpdateCall struct {
 type EventKind uint8
 
 const (
-	// EventAttempt: a conditional write was answered, or got no answer.
+	// EventAttempt: a conditional write was answered, or got no answer
+	// (reported when that is known, before any read-back it leads to).
 	// Attempt is its number, Status its HTTP status (0: no answer), ETag
-	// the If-Match it carried, Err its error (nil: it landed), Wait the
-	// backoff before the next read (0: none, or the loop stops).
+	// the If-Match it carried, Err its error (nil: it landed). The wait
+	// before the next write, if any, is the EventBackoff that follows.
 	EventAttempt EventKind = iota + 1
 	// EventReadBack: a read that the loop needs to go on, after a 412 or
 	// a write whose answer was lost or unusable. Try counts the reads of
 	// one read-back from 1; Status and Err are the read's.
 	EventReadBack
-	// EventBackoff: the loop sleeps Wait before reading again.
+	// EventBackoff: the loop sleeps Wait before reading again (after a
+	// 412, an unanswered write, or a read that shows another writer busy).
 	EventBackoff
 	// EventQueued: the call waited Wait for a coalesced round of Callers
 	// callers (this one included) to start. Lead reports that the round
@@ -142,7 +144,7 @@ type UpdateEvent struct {
 	Status  int    // HTTP status; 0 when no answer came
 	ETag    string // EventAttempt: the If-Match sent (a version, not a secret; not a metric label)
 	Err     error
-	Wait    time.Duration
+	Wait    time.Duration   // EventBackoff: the sleep; EventQueued: the time queued
 	Callers int             // EventQueued
 	Lead    bool            // EventQueued
 	Round   context.Context // EventQueued
@@ -255,6 +257,22 @@ func (u *update[T]) event(e UpdateEvent) {
 	if o := u.c.obs; o != nil {
 		o.UpdateEvent(u.ctx, u.ops.call(), e)
 	}
+}
+
+// observeWrite reports the answer to the write just sent, as soon as it
+// comes (OnAttempt gets it later, with the wait after it).
+func (u *update[T]) observeWrite() {
+	if u.c.obs == nil {
+		return
+	}
+	a := u.last
+	var bre *badResponseError
+	if a.Err == nil {
+		a.Status = http.StatusOK
+	} else if errors.As(a.Err, &bre) {
+		a.Status = bre.Status
+	}
+	u.event(UpdateEvent{Kind: EventAttempt, Attempt: a.Attempt, Status: a.Status, ETag: a.ETag, Err: a.Err})
 }
 
 // observeRead reports a read of a read-back.

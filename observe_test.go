@@ -49,7 +49,7 @@ func (r *recordingObserver) UpdateEvent(ctx context.Context, c ifmatch.UpdateCal
 	}
 	switch e.Kind {
 	case ifmatch.EventAttempt:
-		r.add("attempt %d %d etag=%t err=%t wait=%t", e.Attempt, e.Status, e.ETag != "", e.Err != nil, e.Wait > 0)
+		r.add("attempt %d %d etag=%t err=%t", e.Attempt, e.Status, e.ETag != "", e.Err != nil)
 	case ifmatch.EventReadBack:
 		r.add("read_back %d %d", e.Try, e.Status)
 	case ifmatch.EventBackoff:
@@ -107,11 +107,11 @@ func TestObserverSequence(t *testing.T) {
 	}
 	want := []string{
 		"start UpdateTask Task " + path,
-		"attempt 1 412 etag=true err=true wait=true",
+		"attempt 1 412 etag=true err=true",
 		"backoff wait=true",
 		"retry GET try=1 429",
 		"read_back 1 200",
-		"attempt 2 200 etag=true err=false wait=false",
+		"attempt 2 200 etag=true err=false",
 		"end updated attempts=2 err=false",
 	}
 	if got := obs.seen(); !slices.Equal(got, want) {
@@ -186,12 +186,12 @@ func TestObserverCoalescedRound(t *testing.T) {
 		count[l]++
 	}
 	want := map[string]int{
-		"start UpdateTask Task":                        n,
-		"queued callers=1 lead=true":                   1,
-		"queued callers=3 lead=true":                   1,
-		"queued callers=3 lead=false":                  2,
-		"attempt 1 200 etag=true err=false wait=false": 2, // one per round
-		"end updated attempts=1 err=false":             n,
+		"start UpdateTask Task":             n,
+		"queued callers=1 lead=true":        1,
+		"queued callers=3 lead=true":        1,
+		"queued callers=3 lead=false":       2,
+		"attempt 1 200 etag=true err=false": 2, // one per round
+		"end updated attempts=1 err=false":  n,
 	}
 	if fmt.Sprint(count) != fmt.Sprint(want) {
 		t.Fatalf("coalesced:\n got %v\nwant %v", count, want)
