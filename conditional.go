@@ -191,7 +191,16 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	if mutate == nil {
 		return nil, fmt.Errorf("%w: nil mutator", ErrInvalidArgument)
 	}
+	var seen bool // IdempotencyKey: the key was found by the last run of mutate
+	if cfg.hasEventKey {
+		var err error
+		if mutate, err = withEventKey(ops, cfg.eventKey, mutate, &seen); err != nil {
+			return nil, err
+		}
+		cfg.idempotent = true
+	}
 	ctx, oc := startObserved(ctx, c, ops, &cfg)
+	defer oc.end("", errPanicked) // only if a mutator's panic unwinds through here
 	var v *T
 	var res OperationResult
 	var err error
@@ -199,6 +208,12 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 		v, res, err = coalesce(ctx, c, ops, mutate, cfg, ops.key+"|"+key)
 	} else {
 		v, res, err = loop(ctx, c, ops, mutate, cfg)
+	}
+	if err == nil && cfg.hasEventKey {
+		if seen && res == Unchanged {
+			res = AlreadyApplied
+		}
+		v = hideEventKeys(ops, v)
 	}
 	oc.end(res, err)
 	if err == nil && cfg.result != nil {

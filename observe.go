@@ -156,7 +156,8 @@ type Outcome string
 const (
 	// OutcomeUpdated: a write of the call landed.
 	OutcomeUpdated Outcome = "updated"
-	// OutcomeUnchanged: the mutator changed nothing; nothing was written.
+	// OutcomeUnchanged: the mutator changed nothing, or the call's
+	// IdempotencyKey was found ([AlreadyApplied]); nothing was written.
 	OutcomeUnchanged Outcome = "unchanged"
 	// OutcomeConflict: out of attempts or time after 412s ([ErrConflict]).
 	OutcomeConflict Outcome = "conflict"
@@ -189,7 +190,7 @@ type RetryInfo struct {
 // outcomeOf classifies an update call's result.
 func outcomeOf(res OperationResult, err error) Outcome {
 	switch {
-	case err == nil && res == Unchanged:
+	case err == nil && (res == Unchanged || res == AlreadyApplied):
 		return OutcomeUnchanged
 	case err == nil:
 		return OutcomeUpdated
@@ -209,7 +210,11 @@ type observedCall struct {
 	call     UpdateCall
 	start    time.Time
 	attempts atomic.Int64 // written by the loop's goroutine (a round's), read at the end
+	ended    bool         // EndUpdate was called (only ever by the caller's goroutine)
 }
+
+// errPanicked is the error an observer gets for a call that a panic ended.
+var errPanicked = errors.New("ifmatch: the update call panicked")
 
 // startObserved starts observing an update call when c has an observer: it
 // returns the context the call runs on and the call (nil without observer).
@@ -234,11 +239,12 @@ func startObserved[T any](ctx context.Context, c *Client, ops *resourceOps[T], c
 	return ctx, oc
 }
 
-// end reports the end of the call.
+// end reports the end of the call, once.
 func (oc *observedCall) end(res OperationResult, err error) {
-	if oc == nil {
+	if oc == nil || oc.ended {
 		return
 	}
+	oc.ended = true
 	oc.obs.EndUpdate(oc.ctx, oc.call, UpdateEnd{Outcome: outcomeOf(res, err), Attempts: int(oc.attempts.Load()),
 		Elapsed: time.Since(oc.start), Err: err})
 }
@@ -286,9 +292,9 @@ func (u *update[T]) observeRead(try int, err error) {
 	}
 }
 
-// observeRound reports the start of a coalesced round to each of its
+// observeQueued reports the start of a coalesced round to each of its
 // callers: how long each queued, and how many share the round.
-func (c *Client) observeRound(call UpdateCall, batch []*member) {
+func (c *Client) observeQueued(call UpdateCall, batch []*member) {
 	if c.obs == nil {
 		return
 	}

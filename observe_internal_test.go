@@ -20,7 +20,7 @@ func TestObserverHooksFreeWhenUnused(t *testing.T) {
 			t.Fatal("an unobserved call changed")
 		}
 		_ = c.queuedAt()
-		c.observeRound(ops.call(), batch)
+		c.observeQueued(ops.call(), batch)
 		u.event(UpdateEvent{Kind: EventAttempt, Attempt: 1, Status: 200})
 		u.event(UpdateEvent{Kind: EventBackoff})
 		u.observeRead(1, nil)

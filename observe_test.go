@@ -245,3 +245,26 @@ func BenchmarkUpdateObserver(b *testing.B) {
 		})
 	}
 }
+
+// A mutator's panic still ends the call for the observer (so no span is
+// left open), and goes on up to the caller.
+func TestObserverPanic(t *testing.T) {
+	srv := ifmatchtest.NewServer()
+	t.Cleanup(srv.Close)
+	ws := srv.AddWorkspace()
+	sid := srv.AddTask(ws, nil)
+	obs := &recordingObserver{}
+	c := srv.Client(ifmatch.WithObserver(obs))
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the mutator's panic", r)
+			}
+		}()
+		_, _ = c.Workspace(ws).UpdateTask(context.Background(), sid, func(*ifmatch.Task) error { panic("boom") })
+	}()
+	got := obs.seen()
+	if len(got) == 0 || got[len(got)-1] != "end error attempts=0 err=true" {
+		t.Fatalf("after a panic: %q", got)
+	}
+}

@@ -319,6 +319,8 @@ type updateConfig struct {
 	noCache     bool
 	markerKey   string
 	noCoalesce  bool
+	eventKey    string // IdempotencyKey
+	hasEventKey bool
 }
 
 func defaultUpdateConfig() updateConfig {
