@@ -60,6 +60,7 @@ type member struct {
 	res       any
 	result    OperationResult
 	err       error
+	queued    time.Time // when it joined the queue, if observed
 }
 
 // groupKey returns what calls must share to be coalesced into one round:
@@ -75,7 +76,7 @@ func (u updateConfig) groupKey() (string, bool) {
 
 // coalesce runs mutate as part of a round of the resource's queue.
 func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate func(*T) error, cfg updateConfig, key string) (*T, OperationResult, error) {
-	m := &member{ctx: ctx, fn: mutate, cfg: cfg, lead: make(chan struct{}), done: make(chan struct{})}
+	m := &member{ctx: ctx, fn: mutate, cfg: cfg, lead: make(chan struct{}), done: make(chan struct{}), queued: c.queuedAt()}
 	co := c.co
 	co.mu.Lock()
 	q := co.groups[key]
@@ -105,6 +106,7 @@ func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate
 	batch := q.queue
 	q.queue = nil
 	co.mu.Unlock()
+	c.observeQueued(ops.call(), batch)
 	if len(batch) == 1 {
 		// Alone: the loop runs on this caller's goroutine and context, and
 		// a panic of its mutator unwinds through here as in a direct call.

@@ -28,6 +28,8 @@ import (
 // caching, results) lives once, in runUpdate.
 type resourceOps[T any] struct {
 	key   string // the resource's path: cache key
+	op    string // the method, for an Observer: "UpdateTask"…
+	kind  string // the resource kind, for an Observer: "Task"…
 	fetch func(ctx context.Context) (*T, error)
 	write func(ctx context.Context, etag string, form url.Values) (*T, error)
 	clone func(*T) *T
@@ -197,6 +199,8 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 		}
 		cfg.idempotent = true
 	}
+	ctx, oc := startObserved(ctx, c, ops, &cfg)
+	defer oc.end("", errPanicked) // only if a mutator's panic unwinds through here
 	var v *T
 	var res OperationResult
 	var err error
@@ -211,6 +215,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 		}
 		v = hideEventKeys(ops, v)
 	}
+	oc.end(res, err)
 	if err == nil && cfg.result != nil {
 		*cfg.result = res
 	}
@@ -385,6 +390,7 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 	res, err := u.ops.write(u.ctx, etag, form)
 	u.inFlight = !refused(err) // a write refused for sure cannot land
 	u.last, u.unseen = AttemptInfo{Attempt: u.attempt, Status: statusOf(err), ETag: etag, Err: err}, true
+	u.observeWrite()
 	if err != nil && u.c.cache != nil {
 		u.c.cache.drop(u.ops.key)
 	}
@@ -589,6 +595,7 @@ func (u *update[T]) readBack(ok func(*T) bool) (*T, error) {
 		}
 		var v *T
 		v, err = u.ops.fetch(u.ctx)
+		u.observeRead(i+1, err)
 		switch {
 		case err == nil && ok(v):
 			return v, nil
@@ -633,6 +640,7 @@ func (u *update[T]) nextWait() (time.Duration, bool) {
 
 func (u *update[T]) sleep(wait time.Duration) error {
 	u.slept = wait
+	u.event(UpdateEvent{Kind: EventBackoff, Wait: wait})
 	return sleepCtx(u.ctx, wait)
 }
 

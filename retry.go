@@ -97,6 +97,9 @@ func newTransport(cfg clientConfig, sc scrubber) *retryablehttp.Client {
 			}
 		}
 	}
+	if cfg.observer != nil {
+		rc.CheckRetry = observeRetry(cfg.observer, rc.CheckRetry)
+	}
 	return rc
 }
 

@@ -330,6 +330,7 @@ func (s SyncService) mapItemPath(m, key string) ([]string, error) {
 // syncRes bundles what differs between the three Sync resources.
 type syncRes[T any] struct {
 	kind  string
+	op    string // the update method's name, for an Observer
 	dec   func([]byte, string) (*T, error)
 	clone func(*T) *T
 	data  func(*T) *map[string]any
@@ -338,11 +339,11 @@ type syncRes[T any] struct {
 }
 
 var (
-	documentRes = syncRes[Document]{kind: "Document", dec: decodeDocument, clone: (*Document).Clone,
+	documentRes = syncRes[Document]{kind: "Document", op: "UpdateDocument", dec: decodeDocument, clone: (*Document).Clone,
 		data: func(d *Document) *map[string]any { return &d.Data }, etag: func(d *Document) *string { return &d.ETag }}
-	listItemRes = syncRes[ListItem]{kind: "ListItem", dec: decodeListItem, clone: (*ListItem).Clone, item: true,
+	listItemRes = syncRes[ListItem]{kind: "ListItem", op: "UpdateListItem", dec: decodeListItem, clone: (*ListItem).Clone, item: true,
 		data: func(i *ListItem) *map[string]any { return &i.Data }, etag: func(i *ListItem) *string { return &i.ETag }}
-	mapItemRes = syncRes[MapItem]{kind: "MapItem", dec: decodeMapItem, clone: (*MapItem).Clone, item: true,
+	mapItemRes = syncRes[MapItem]{kind: "MapItem", op: "UpdateMapItem", dec: decodeMapItem, clone: (*MapItem).Clone, item: true,
 		data: func(i *MapItem) *map[string]any { return &i.Data }, etag: func(i *MapItem) *string { return &i.ETag }}
 )
 
@@ -386,7 +387,7 @@ func syncUpdate[T any](ctx context.Context, c *Client, r syncRes[T], path []stri
 		return nil, err
 	}
 	ops := newOps(c, productSync, path, r.dec, r.clone, diffData(r.kind, func(v *T) map[string]any { return *r.data(v) }), r.etag, r.data)
-	return runUpdate(ctx, c, ops, mutate, opts)
+	return runUpdate(ctx, c, ops.named(r.op, r.kind), mutate, opts)
 }
 
 func syncDelete(ctx context.Context, c *Client, path []string, err error, etag string, conditional bool) error {

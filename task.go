@@ -402,7 +402,7 @@ func (w Workspace) UpdateTask(ctx context.Context, sid string, mutate TaskMutato
 		return nil, err
 	}
 	ops := newOps(w.c, productTaskRouter, p, decodeTask, (*Task).Clone, diffTask, func(t *Task) *string { return &t.ETag }, func(t *Task) *map[string]any { return &t.Attributes })
-	return runUpdate(ctx, w.c, ops, mutate, opts)
+	return runUpdate(ctx, w.c, ops.named("UpdateTask", "Task"), mutate, opts)
 }
 
 // DeleteTask deletes a Task unconditionally.

@@ -277,7 +277,7 @@ func (w Workspace) UpdateWorker(ctx context.Context, sid string, mutate WorkerMu
 		return nil, err
 	}
 	ops := newOps(w.c, productTaskRouter, p, decodeWorker, (*Worker).Clone, diffWorker, func(wk *Worker) *string { return &wk.ETag }, func(wk *Worker) *map[string]any { return &wk.Attributes })
-	return runUpdate(ctx, w.c, ops, mutate, opts)
+	return runUpdate(ctx, w.c, ops.named("UpdateWorker", "Worker"), mutate, opts)
 }
 
 // UpdateWorkerIf sends one conditional Worker write: it lands only if the
