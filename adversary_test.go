@@ -1213,3 +1213,232 @@ func fakeN(t *testing.T, f *ifmatchtest.Fake, ws, sid string) string {
 	}
 	return fmt.Sprint(attrs["n"])
 }
+
+// oracle checks a call's claim against the fake's commit log: nil ⇒ exactly
+// one of its writes committed; ErrOutcomeUnknown ⇒ at most one; any other
+// error ⇒ none. Call after f.Settle().
+func oracle(t *testing.T, f *ifmatchtest.Fake, call string, err error) {
+	t.Helper()
+	n := 0
+	for _, cm := range f.Commits() {
+		if cm.Call == call {
+			n++
+		}
+	}
+	switch {
+	case err == nil && n != 1:
+		t.Errorf("%s: success, but %d of its writes committed", call, n)
+	case isUnknown(err) && n > 1:
+		t.Errorf("%s: unknown, but %d of its writes committed", call, n)
+	case err != nil && !isUnknown(err) && n != 0:
+		t.Errorf("%s: err %v, but %d of its writes committed", call, err, n)
+	}
+}
+
+// Item 2: the write answers 503 and commits 30ms later; the read-back still
+// shows the base version and the attempts are used up: unknown, and the
+// late commit lands once. Every ETag style, with and without markers.
+func TestAdvLateCommitOnLastAttemptFake(t *testing.T) {
+	for _, style := range ifmatchtest.ETagStyles {
+		for _, markers := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/markers=%t", style, markers), func(t *testing.T) {
+				f, c, ws, sid := fakeTask(t, style)
+				f.Inject(ifmatchtest.Fault{Kind: ifmatchtest.LateCommit, Method: http.MethodPost, Count: 1, Latency: 30 * time.Millisecond})
+				opts := []ifmatch.UpdateOption{ifmatch.Alone(), ifmatch.MaxAttempts(1)}
+				if markers {
+					opts = append(opts, ifmatch.CommitMarkers(""))
+				}
+				_, err := c.Workspace(ws).UpdateTask(ifmatchtest.WithCall(ctxT(t), "a"), sid, incr, opts...)
+				if !isUnknown(err) {
+					t.Fatalf("err = %v, want unknown", err)
+				}
+				f.Settle()
+				oracle(t, f, "a", err)
+				if n := fakeN(t, f, ws, sid); n != "1" {
+					t.Fatalf("n = %s, want 1 (the late commit)", n)
+				}
+			})
+		}
+	}
+}
+
+// Item 3: the write commits late, and the read-backs lack a usable ETag.
+// Whatever the timing, the claim must hold; with markers the answer must be
+// a success (the token settles it once a read is usable, or the resend
+// lands and the late copy is refused).
+func TestAdvLateCommitReadBackWithoutETagFake(t *testing.T) {
+	for _, style := range ifmatchtest.ETagStyles {
+		for _, kind := range []ifmatchtest.FaultKind{ifmatchtest.NoETag, ifmatchtest.WeakETag} {
+			for _, markers := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/markers=%t", style, kind, markers), func(t *testing.T) {
+					f, c, ws, sid := fakeTask(t, style)
+					// Prime the client's cache, so that the call's only
+					// GETs are read-backs.
+					if _, err := c.Workspace(ws).UpdateTask(ctxT(t), sid, setKey("p", "1"), ifmatch.Alone()); err != nil {
+						t.Fatal(err)
+					}
+					f.Inject(ifmatchtest.Fault{Kind: ifmatchtest.LateCommit, Method: http.MethodPost, Count: 1, Latency: 5 * time.Millisecond})
+					f.Inject(ifmatchtest.Fault{Kind: kind, Method: http.MethodGet, Count: 3})
+					opts := []ifmatch.UpdateOption{ifmatch.Alone(), zero()}
+					if markers {
+						opts = append(opts, ifmatch.CommitMarkers(""))
+					}
+					_, err := c.Workspace(ws).UpdateTask(ifmatchtest.WithCall(ctxT(t), "a"), sid, incr, opts...)
+					f.Settle()
+					oracle(t, f, "a", err)
+					if markers && err != nil {
+						t.Fatalf("err = %v, want nil with markers", err)
+					}
+					if err != nil && !isUnknown(err) {
+						t.Fatalf("err = %v", err)
+					}
+					if n := fakeN(t, f, ws, sid); n != "1" {
+						t.Fatalf("n = %s, want 1", n)
+					}
+				})
+			}
+		}
+	}
+}
+
+// The default (coalescing) client, a caller alone in its round: a context
+// that ends while the committed write's answer is held is unknown.
+func TestAdvLoneCallerCoalescingDeadlineAfterCommit(t *testing.T) {
+	f, c, ws, sid := fakeTask(t, ifmatchtest.QuotedIntETags)
+	f.Inject(faultCommitThenStall())
+	ctx, cancel := context.WithTimeout(ctxT(t), 100*time.Millisecond)
+	defer cancel()
+	_, err := c.Workspace(ws).UpdateTask(ifmatchtest.WithCall(ctx, "a"), sid, incr)
+	if !isUnknown(err) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want unknown joined with DeadlineExceeded", err)
+	}
+	f.Settle()
+	oracle(t, f, "a", err)
+}
+
+// Both copies of a write lose their answer (the first does not land, the
+// resend does): with markers the token proves it landed, once.
+func TestAdvBothCopiesLostMarkers(t *testing.T) {
+	s := newAdvServer(`{"n":0}`)
+	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+		switch n {
+		case 1:
+			return nil, errLost
+		case 3:
+			s.apply(r, f)
+			return nil, errLost
+		}
+		return nil, nil
+	}
+	var res ifmatch.OperationResult
+	tk, err := s.client(t, zero(), ifmatch.CommitMarkers("")).Workspace(testWS).UpdateTask(ctxT(t), testTask, incr,
+		ifmatch.ReportResult(&res))
+	if err != nil || res != ifmatch.Updated || s.Attr("n") != "1" || s.Commits() != 1 {
+		t.Fatalf("err = %v, %q, n = %s after %d commits", err, res, s.Attr("n"), s.Commits())
+	}
+	if _, ok := tk.Attributes[ifmatch.DefaultMarkerKey]; ok {
+		t.Error("the marker leaked into the returned Task")
+	}
+	wantLog(t, s, "GET", `POST "0"`, "GET", `POST "0"`, "GET")
+}
+
+// After a Superseded verdict nothing of the call can land: a cancel during
+// the following wait is the plain context error.
+func TestAdvCancelAfterSupersededIsPlain(t *testing.T) {
+	s := newAdvServer(`{"n":0}`)
+	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+		if n == 1 {
+			s.edit(func(m map[string]any) { markedWrite(m, "other") })
+			return s.errResp(503), nil
+		}
+		return nil, nil
+	}
+	ctx, cancel := context.WithCancel(ctxT(t))
+	_, err := s.client(t, ifmatch.CommitMarkers("")).Workspace(testWS).UpdateTask(ctx, testTask, incr,
+		ifmatch.Backoff(func() backoff.BackOff { return backoff.NewConstantBackOff(time.Hour) }),
+		ifmatch.MaxElapsed(2*time.Hour),
+		ifmatch.OnAttempt(func(a ifmatch.AttemptInfo) {
+			if a.Wait == time.Hour {
+				cancel()
+			}
+		}))
+	if isUnknown(err) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want plain context.Canceled", err)
+	}
+	if s.Attr("n") != "0" {
+		t.Fatalf("n = %s", s.Attr("n"))
+	}
+}
+
+// Item 12: an OutcomeUnknownError names the If-Match sent, quoted once.
+func TestAdvOutcomeUnknownErrorPrintsETagOnce(t *testing.T) {
+	s := newAdvServer(`{"n":0}`)
+	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+		if n == 1 {
+			s.apply(r, f)
+			return nil, errLost
+		}
+		return nil, nil
+	}
+	_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, incr)
+	var oe *ifmatch.OutcomeUnknownError
+	if !errors.As(err, &oe) || oe.ETag != `"0"` {
+		t.Fatalf("err = %v", err)
+	}
+	if msg := oe.Error(); strings.Contains(msg, `\"`) {
+		t.Skip("BUG: OutcomeUnknownError prints the ETag escaped and double-quoted (item 12): " + msg)
+	}
+}
+
+// A one-shot write answered 2xx with an unusable body did land; when the
+// read-back fails too, the call still knows it landed.
+func TestAdvUpdateTaskIf2xxUnusableReadBackFails(t *testing.T) {
+	s := newAdvServer(`{"n":0}`)
+	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+		switch r.Method {
+		case http.MethodPost:
+			s.apply(r, f)
+			return s.resp(200, s.ETag(), "{"), nil
+		case http.MethodGet:
+			return s.errResp(403), nil
+		}
+		return nil, nil
+	}
+	_, err := s.client(t).Workspace(testWS).UpdateTaskIf(ctxT(t), testTask, `"0"`, ifmatch.TaskUpdate{Priority: ptr(4)})
+	if err != nil && !isUnknown(err) {
+		t.Fatalf("err = %v: claims the landed write did not land", err)
+	}
+	if isUnknown(err) {
+		t.Skip("BUG (minor): a one-shot write answered 2xx (unusable body) whose read-back fails is reported ErrOutcomeUnknown although it certainly landed: " + err.Error())
+	}
+}
+
+// Creates are writes too: a CreateTask whose answer is lost after commit
+// returns the bare 503, which says "not created" to a caller who then
+// creates a second Task.
+func TestAdvCreateTaskLostAnswer(t *testing.T) {
+	f, c, ws, _ := fakeTask(t, ifmatchtest.QuotedIntETags)
+	f.Inject(ifmatchtest.Fault{Kind: ifmatchtest.CommitThen503, Method: http.MethodPost, Count: 1})
+	_, err := c.Workspace(ws).CreateTask(ifmatchtest.WithCall(ctxT(t), "create"), ifmatch.TaskCreate{Attributes: map[string]any{"x": 1}})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if !isUnknown(err) {
+		t.Skip("BUG (creates, outside UpdateTask): CreateTask whose answer is lost after commit returns a plain error, not ErrOutcomeUnknown: " + err.Error())
+	}
+}
+
+// A cancelled context before a DELETE is sent: nothing was sent.
+func TestAdvCancelBeforeDeleteIsPlain(t *testing.T) {
+	s := newAdvServer(`{"n":0}`)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	cancel()
+	err := s.client(t).Workspace(testWS).DeleteTask(ctx, testTask)
+	wantLog(t, s)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if isUnknown(err) {
+		t.Skip("BUG: DeleteTask on an already-ended context sends nothing yet reports ErrOutcomeUnknown: " + err.Error())
+	}
+}
