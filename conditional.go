@@ -98,9 +98,12 @@ func writeOnce[T any](ctx context.Context, c *Client, r *request, dec func([]byt
 		defer c.cache.drop(keyOf(r.path))
 	}
 	if r.ifMatch != "" { // "": last write wins, by the caller's choice
-		if err := checkETag(r.ifMatch); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		if err := checkIfMatch(r.ifMatch); err != nil {
+			return nil, err
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // never sent
 	}
 	v, err := call(ctx, c, r, dec)
 	var bre *badResponseError
@@ -115,6 +118,28 @@ func writeOnce[T any](ctx context.Context, c *Client, r *request, dec func([]byt
 	return nil, &OutcomeUnknownError{ETag: r.ifMatch, Cause: err}
 }
 
+// createOnce performs a create (a POST to a collection). A create whose
+// answer was lost may have happened: its error is then [ErrOutcomeUnknown].
+func createOnce[T any](ctx context.Context, c *Client, r *request, dec func([]byte, string) (*T, error)) (*T, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // never sent
+	}
+	v, err := call(ctx, c, r, dec)
+	if err == nil || refused(err) {
+		return v, err
+	}
+	return nil, &OutcomeUnknownError{Cause: err}
+}
+
+// checkIfMatch refuses an ETag given by the caller that cannot serve as an
+// If-Match (see checkETag).
+func checkIfMatch(etag string) error {
+	if err := checkETag(etag); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	return nil
+}
+
 // deleteOnce deletes the resource at path, conditionally when etag is set.
 // Its error is [ErrOutcomeUnknown] whenever the delete may have happened:
 // no answer, a 5xx, or a 404 or 412 to a transport retry of an attempt whose
@@ -124,9 +149,12 @@ func deleteOnce(ctx context.Context, c *Client, product string, path []string, e
 		defer c.cache.drop(keyOf(path))
 	}
 	if etag != "" {
-		if err := checkETag(etag); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		if err := checkIfMatch(etag); err != nil {
+			return err
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err // never sent
 	}
 	lost := new(atomic.Bool)
 	_, err := c.send(context.WithValue(ctx, lostKey{}, lost), &request{method: http.MethodDelete, product: product, path: path, ifMatch: etag})
@@ -273,6 +301,7 @@ type update[T any] struct {
 	pending     string          // If-Match of an unanswered write that may still land
 	baseGone    bool            // a 412 to its resend proved the pending write's base version gone
 	token       string          // the commit marker of the write in flight or pending
+	baseTop     string          // the newest marker of the version that write was based on
 	sent        *T              // the state the write in flight or pending would produce
 	sentForm    url.Values      // and its form
 	done        OperationResult // the result when step finds nothing to write ("": a write landed)
@@ -384,6 +413,9 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := u.ctx.Err(); err != nil {
+		return nil, err // never sent: nothing of it can land
+	}
 	u.attempt++
 	u.inFlight, u.sent, u.sentForm = true, work, form
 	t0 := time.Now()
@@ -419,7 +451,10 @@ func (u *update[T]) mark(work *T, form url.Values) (url.Values, error) {
 	}
 	prev := (*u.ops.obj(u.cur))[u.mk]
 	if u.pending == "" || u.token == "" {
-		u.token = marker.Next(prev)
+		u.token, u.baseTop = marker.Next(prev), marker.Top(prev)
+	}
+	if obj := u.ops.obj(work); *obj == nil { // the mutator may have cleared it
+		*obj = map[string]any{}
 	}
 	(*u.ops.obj(work))[u.mk] = marker.Append(prev, u.token, maxMarkers)
 	return u.ops.diff(u.cur, work)
@@ -465,28 +500,34 @@ func (u *update[T]) conflict(etag string, rtt time.Duration) (*T, error) {
 		// once. This is not contention; it costs no attempt.
 		u.free++
 		u.flush(0)
-		return nil, u.reread()
+		return u.reread()
 	}
 	u.cb.observeRTT(rtt)
 	if err := u.backoffWait(); err != nil {
 		return nil, err
 	}
-	if err := u.reread(); err != nil {
-		return nil, err
+	if v, err := u.reread(); v != nil || err != nil {
+		return v, err
 	}
 	u.cb.observeProgress(versionGap(etag, *u.ops.etag(u.cur)))
 	return nil, u.listen(etag)
 }
 
 // reread reads the resource after a refused write, tried harder than the
-// first read (a failure would end a call that has written nothing).
-func (u *update[T]) reread() error {
+// first read (a failure would end a call that has written nothing). With
+// markers, a read showing the call's own marker means a copy of the refused
+// write landed all the same (a network that delivered it twice): that is
+// the answer.
+func (u *update[T]) reread() (*T, error) {
 	v, err := u.readBack(u.hasETag)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	u.cur, u.fromCache = v, false
-	return nil
+	if u.mk != "" && u.token != "" && marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Landed {
+		return u.written(u.sent, ""), nil
+	}
+	return nil, nil
 }
 
 // listen waits and reads once more instead of writing when the re-read
@@ -508,6 +549,9 @@ func (u *update[T]) listen(base string) error {
 		return err
 	}
 	v, err := u.ops.fetch(u.ctx)
+	if err == nil && !u.hasETag(v) {
+		err = checkETag(*u.ops.etag(v))
+	}
 	switch {
 	case err == nil:
 		u.cur = v
@@ -554,9 +598,12 @@ func (u *update[T]) verdict(fresh *T) marker.Verdict {
 	now := *u.ops.etag(fresh)
 	gone := u.baseGone || now != u.pending && checkETag(now) == nil
 	if u.mk != "" {
-		switch v := marker.Check((*u.ops.obj(fresh))[u.mk], u.token); {
-		case v == marker.Absent && gone:
-			return marker.Superseded // a write without our marker took our base
+		history := (*u.ops.obj(fresh))[u.mk]
+		switch v := marker.Check(history, u.token); {
+		case v == marker.Absent && gone && marker.Has(history, u.baseTop):
+			// A write without a marker took our base; the history is the
+			// one our write extended, so ours is not hiding in an edit.
+			return marker.Superseded
 		case v != marker.Unknown:
 			return v
 		}

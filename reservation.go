@@ -266,7 +266,7 @@ func (w Workspace) listReservations(ctx context.Context, p reservationParent, pa
 }
 
 func (w Workspace) updateReservationIf(ctx context.Context, p reservationParent, parentSID, sid, etag string, u ReservationUpdate) (*Reservation, error) {
-	if err := checkETag(etag); err != nil {
+	if err := checkIfMatch(etag); err != nil {
 		return nil, err
 	}
 	f, err := u.form()

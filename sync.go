@@ -365,14 +365,14 @@ func syncCreate[T any](ctx context.Context, c *Client, r syncRes[T], path []stri
 	for k, v := range extra {
 		f[k] = v
 	}
-	return call(ctx, c, &request{method: http.MethodPost, product: productSync, path: path, form: f}, r.dec)
+	return createOnce(ctx, c, &request{method: http.MethodPost, product: productSync, path: path, form: f}, r.dec)
 }
 
 func syncWriteIf[T any](ctx context.Context, c *Client, r syncRes[T], path []string, err error, etag string, w SyncWrite) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkETag(etag); err != nil {
+	if err := checkIfMatch(etag); err != nil {
 		return nil, err
 	}
 	f, err := w.form(r.item)
@@ -395,7 +395,7 @@ func syncDelete(ctx context.Context, c *Client, path []string, err error, etag s
 		return err
 	}
 	if conditional {
-		if err := checkETag(etag); err != nil {
+		if err := checkIfMatch(etag); err != nil {
 			return err
 		}
 	}
