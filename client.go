@@ -289,6 +289,9 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 	if err := c.defaults.validate(); err != nil {
 		return nil, err
 	}
+	if err := c.defaults.validateDefaults(); err != nil {
+		return nil, err
+	}
 	if !cfg.noCache {
 		c.cache = newBoundedMap[any](4096)
 	}

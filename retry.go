@@ -342,8 +342,28 @@ func (u *updateConfig) validate() error {
 	if u.initial < 0 || u.maxInterval < u.initial {
 		return fmt.Errorf("%w: backoff bounds need 0 <= initial <= max, got %s, %s", ErrInvalidArgument, u.initial, u.maxInterval)
 	}
+	if u.maxInterval > MaxBackoffBound {
+		return fmt.Errorf("%w: backoff max %s is above the limit %s", ErrInvalidArgument, u.maxInterval, MaxBackoffBound)
+	}
 	return nil
 }
+
+// validateDefaults refuses, in [WithUpdateDefaults], the options that only
+// make sense for one call: concurrent calls would share them.
+func (u *updateConfig) validateDefaults() error {
+	switch {
+	case u.result != nil:
+		return fmt.Errorf("%w: ReportResult is per call; as a client default, concurrent calls would write one variable", ErrInvalidArgument)
+	case u.hasEventKey:
+		return fmt.Errorf("%w: IdempotencyKey is per call; as a client default, every call would share one key", ErrInvalidArgument)
+	}
+	return nil
+}
+
+// MaxBackoffBound is the largest conflict backoff bound [BackoffBounds]
+// accepts: far above any useful wait, and far below where its arithmetic
+// could overflow.
+const MaxBackoffBound = time.Hour
 
 // Defaults of the update loops. They were chosen from the contention
 // benchmark in bench/ (see BENCHMARKS.md).

@@ -633,6 +633,8 @@ func TestUpdateOptionsValidated(t *testing.T) {
 		"MaxAttempts(0)":       ifmatch.MaxAttempts(0),
 		"MaxElapsed(0)":        ifmatch.MaxElapsed(0),
 		"BackoffBounds(2s,1s)": ifmatch.BackoffBounds(2*time.Second, time.Second),
+		// #10 item 11: validated, then overflowed and panicked at the next conflict.
+		"BackoffBounds(1<<62,1<<62)": ifmatch.BackoffBounds(1<<62, 1<<62),
 	} {
 		_, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, setFoo("x"), opt)
 		if !errors.Is(err, ifmatch.ErrInvalidArgument) {
@@ -650,6 +652,16 @@ func TestUpdateOptionsValidated(t *testing.T) {
 	}
 	if _, err := ifmatch.NewClient(testAccount, "tok", ifmatch.WithTransportRetry(-1, 0, 0)); !errors.Is(err, ifmatch.ErrInvalidArgument) {
 		t.Errorf("invalid transport retry accepted: %v", err)
+	}
+	// #10 item 10: per-call options are refused as client defaults.
+	var r ifmatch.OperationResult
+	for name, opt := range map[string]ifmatch.UpdateOption{
+		"ReportResult":   ifmatch.ReportResult(&r),
+		"IdempotencyKey": ifmatch.IdempotencyKey("evt-1"),
+	} {
+		if _, err := ifmatch.NewClient(testAccount, "tok", ifmatch.WithUpdateDefaults(opt)); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+			t.Errorf("%s as a client default: err = %v", name, err)
+		}
 	}
 }
 
