@@ -382,13 +382,18 @@ const (
 // before it gives up with [ErrConflict]. n must be at least 1.
 func MaxAttempts(n int) UpdateOption { return func(u *updateConfig) { u.maxAttempts = n } }
 
-// MaxElapsed bounds the time one loop call may spend before it gives up with
-// [ErrConflict] rather than sleep past it.
+// MaxElapsed bounds the whole of one loop call, requests, read-backs and
+// waits included, like a deadline on its context: the loop gives up with
+// [ErrConflict] rather than start a wait that would pass it, and a request
+// it cuts off ends the call with context.DeadlineExceeded (joined with
+// [ErrOutcomeUnknown] when that request was a write that may land).
 func MaxElapsed(d time.Duration) UpdateOption { return func(u *updateConfig) { u.maxElapsed = d } }
 
-// BackoffBounds sets the default conflict backoff's bounds: the first wait is
-// drawn below initial, each later bound grows (scaled to the round-trip time
-// the loop observes) up to max.
+// BackoffBounds sets the default conflict backoff's bounds: the first bound
+// is initial (or two observed round trips, if more), each later bound grows
+// (scaled to the round-trip time the loop observes) up to max; each wait is
+// drawn from the current bound as [conflictBackoff] says (mean ¾ of it, at
+// most 1½ times it, never above max). max is at most [MaxBackoffBound].
 func BackoffBounds(initial, max time.Duration) UpdateOption {
 	return func(u *updateConfig) { u.initial, u.maxInterval = initial, max }
 }
@@ -455,8 +460,10 @@ func FreshRead() UpdateOption { return func(u *updateConfig) { u.noCache = true 
 // level this Client remembers for the resource from earlier calls; it grows
 // eightfold per conflict and rises with the writes seen landing meanwhile,
 // capped at 96 round trips and at max. Each wait has a floor of three round
-// trips (a writer that just lost does not run into the same writer's next
-// write) and is otherwise uniform, averaging three quarters of the bound.
+// trips, or half the bound when the bound is smaller (a writer that just
+// lost does not run into the same writer's next write), and is otherwise
+// uniform up to 1½ times the bound (never above max), averaging three
+// quarters of the bound.
 // Scaling to the RTT keeps writers on a slow link from retrying into each
 // other and writers on a fast one from waiting for nothing; the remembered
 // level spreads writers that keep colliding out at once, and decays by half
