@@ -392,7 +392,7 @@ func MaxElapsed(d time.Duration) UpdateOption { return func(u *updateConfig) { u
 // BackoffBounds sets the default conflict backoff's bounds: the first bound
 // is initial (or two observed round trips, if more), each later bound grows
 // (scaled to the round-trip time the loop observes) up to max; each wait is
-// drawn from the current bound as [conflictBackoff] says (mean ¾ of it, at
+// drawn from the current bound as the default backoff does (mean ¾ of it, at
 // most 1½ times it, never above max). max is at most [MaxBackoffBound].
 func BackoffBounds(initial, max time.Duration) UpdateOption {
 	return func(u *updateConfig) { u.initial, u.maxInterval = initial, max }
