@@ -726,7 +726,7 @@ func TestUpdateTaskListensWhileAnotherWriterStreams(t *testing.T) {
 			[]string{"GET", `POST "0"`, "GET", "GET", `POST "3"`}, 2},
 		{"one write", `"1"`, []ifmatch.UpdateOption{ifmatch.Backoff(nil), ifmatch.BackoffBounds(time.Millisecond, 10*time.Millisecond)},
 			[]string{"GET", `POST "0"`, "GET", `POST "1"`}, 2},
-		{"custom backoff", `"3"`, nil,
+		{"custom backoff", `"3"`, []ifmatch.UpdateOption{ifmatch.Backoff(func() backoff.BackOff { return &backoff.ZeroBackOff{} })},
 			[]string{"GET", `POST "0"`, "GET", `POST "3"`}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
