@@ -2,6 +2,7 @@ package ifmatch
 
 import (
 	"fmt"
+	"github.com/ifmatch-go/ifmatch/internal/marker"
 	"unicode/utf8"
 )
 
@@ -73,7 +74,7 @@ func withEventKey[T any](ops *resourceOps[T], key string, mutate func(*T) error,
 	return func(v *T) error {
 		obj := ops.obj(v)
 		hist, had := (*obj)[IdempotencyKeysField]
-		if hasKey(hist, key) {
+		if marker.Has(hist, key) {
 			*seen = true
 			return nil
 		}
@@ -93,7 +94,7 @@ func withEventKey[T any](ops *resourceOps[T], key string, mutate func(*T) error,
 			}
 			return nil
 		}
-		(*obj)[IdempotencyKeysField] = appendKey(hist, key, MaxIdempotencyKeys)
+		(*obj)[IdempotencyKeysField] = marker.Append(hist, key, MaxIdempotencyKeys)
 		return nil
 	}, nil
 }
@@ -111,24 +112,6 @@ func hideEventKeys[T any](ops *resourceOps[T], v *T) *T {
 	return cp
 }
 
-// appendKey returns the stored key list v (as decoded JSON) plus key,
-// keeping only the last n.
-func appendKey(v any, key string, n int) []any {
-	var out []any
-	if list, ok := v.([]any); ok {
-		for _, e := range list {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-	}
-	out = append(out, key)
-	if len(out) > n {
-		out = out[len(out)-n:]
-	}
-	return out
-}
-
 // checkEventKey refuses an idempotency key that is empty, too long or not UTF-8.
 func checkEventKey(key string) error {
 	if key == "" || len(key) > MaxIdempotencyKeyLen || !utf8.ValidString(key) {
@@ -136,15 +119,4 @@ func checkEventKey(key string) error {
 			ErrInvalidArgument, MaxIdempotencyKeyLen, len(key))
 	}
 	return nil
-}
-
-// hasKey reports whether the stored key list v (decoded JSON) holds key.
-func hasKey(v any, key string) bool {
-	list, _ := v.([]any)
-	for _, e := range list {
-		if e == key {
-			return true
-		}
-	}
-	return false
 }

@@ -54,7 +54,8 @@ func Next(v any) string {
 	return strconv.FormatUint(hi+1, 10) + "." + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// Append returns the history v plus tok, keeping only the last max tokens.
+// Append returns the history v (decoded JSON: a list of strings) plus tok,
+// keeping only the last max entries. Idempotency keys use it too.
 func Append(v any, tok string, max int) []any {
 	var out []any
 	if list, ok := v.([]any); ok {
