@@ -2,8 +2,9 @@ package ifmatch
 
 import (
 	"fmt"
-	"github.com/ifmatch-go/ifmatch/internal/marker"
 	"unicode/utf8"
+
+	"github.com/ifmatch-go/ifmatch/internal/marker"
 )
 
 // This file holds idempotency keys: exactly-once application of a mutation
