@@ -71,6 +71,7 @@ type Client struct {
 	cache      *boundedMap[any] // resource path → this client's last written version; nil when off
 	co         *coalescer
 	levels     *boundedMap[time.Duration] // resource path → remembered conflict backoff level
+	obs        Observer                   // nil: none
 }
 
 // Option configures a [Client] at construction.
@@ -89,6 +90,7 @@ type clientConfig struct {
 	update            []UpdateOption
 	noCache           bool
 	noCoalesce        bool
+	observer          Observer
 }
 
 // WithAPIKey authenticates with an API key (SID "SK…") and its secret instead
@@ -287,6 +289,9 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 	if err := c.defaults.validate(); err != nil {
 		return nil, err
 	}
+	if err := c.defaults.validateDefaults(); err != nil {
+		return nil, err
+	}
 	if !cfg.noCache {
 		c.cache = newBoundedMap[any](4096)
 	}
@@ -294,6 +299,7 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 		c.co = &coalescer{groups: map[string]*roundQueue{}}
 	}
 	c.levels = newBoundedMap[time.Duration](4096)
+	c.obs = cfg.observer
 	c.rc = newTransport(cfg, c.scrub)
 	return c, nil
 }

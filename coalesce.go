@@ -2,9 +2,9 @@ package ifmatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
@@ -12,11 +12,22 @@ import (
 
 // This file holds the round queues that coalesce concurrent updates of one
 // resource through one Client (group commit).
+//
+// The serial order: while a round (one run of the update loop) is in
+// flight, later calls queue; the next round runs every queued mutator in
+// arrival order, each on the state the previous one left, and sends one
+// conditional write for all of them. Every caller's answer is the one it
+// would get had the callers run one after another in that order: its
+// mutator's own view of the state, Updated or Unchanged for its own change,
+// its own refusal. On a 412 or a re-read every mutator runs again on the
+// fresh state, so no answer rests on a discarded state.
+
+// maxQueued bounds the callers waiting for one resource's next round; a
+// caller beyond it runs its own loop, as with [Alone].
+const maxQueued = 256
 
 // coalescer groups concurrent update calls on one resource through one
-// Client: while a round (one run of the update loop) is in flight, later
-// calls queue; the next round applies every queued mutator, in arrival order,
-// to the latest state and sends one conditional write for all of them.
+// Client.
 type coalescer struct {
 	mu     sync.Mutex
 	groups map[string]*roundQueue
@@ -29,17 +40,27 @@ type roundQueue struct {
 
 // member is one caller waiting for, or taking part in, a round.
 type member struct {
-	ctx       context.Context
-	fn        any // func(*T) error
-	cfg       updateConfig
-	lead      chan struct{} // closed: this member runs the next round
-	done      chan struct{} // closed: res, result and err are set
-	withdrawn atomic.Bool   // the caller's context ended during its round
-	failed    bool          // its mutator failed; it drops out of the round
-	changed   bool          // its mutator changed something in the last run
+	ctx  context.Context
+	fn   any // func(*T) error
+	cfg  updateConfig
+	lead chan struct{} // closed: this member runs the next round
+	done chan struct{} // closed: res, result and err are set
+
+	mu        sync.Mutex // guards withdrawn and exposed, shared by the caller and the round
+	withdrawn bool       // the caller left; its mutator runs no more
+	exposed   bool       // a write carrying its change is out or may have landed
+
+	// Owned by the round.
+	changed   bool  // its mutator changed something in the current run
+	onBase    bool  // no earlier caller changed anything in the current run
+	ambiguous bool  // a write carrying its change got no answer
+	failed    error // its mutator's refusal in the current run
+	view      any   // *T: the state as its mutator left it in the current run
+	panicked  any   // a panic of its mutator or OnAttempt, re-raised in its goroutine
 	res       any
 	result    OperationResult
 	err       error
+	queued    time.Time // when it joined the queue, if observed
 }
 
 // groupKey returns what calls must share to be coalesced into one round:
@@ -55,13 +76,17 @@ func (u updateConfig) groupKey() (string, bool) {
 
 // coalesce runs mutate as part of a round of the resource's queue.
 func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate func(*T) error, cfg updateConfig, key string) (*T, OperationResult, error) {
-	m := &member{ctx: ctx, fn: mutate, cfg: cfg, lead: make(chan struct{}), done: make(chan struct{})}
+	m := &member{ctx: ctx, fn: mutate, cfg: cfg, lead: make(chan struct{}), done: make(chan struct{}), queued: c.queuedAt()}
 	co := c.co
 	co.mu.Lock()
 	q := co.groups[key]
 	if q == nil {
 		q = &roundQueue{}
 		co.groups[key] = q
+	}
+	if len(q.queue) >= maxQueued {
+		co.mu.Unlock()
+		return loop(ctx, c, ops, mutate, cfg)
 	}
 	q.queue = append(q.queue, m)
 	leader := !q.running
@@ -74,60 +99,80 @@ func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate
 			return memberResult[T](m)
 		case <-m.lead:
 		case <-ctx.Done():
-			select {
-			case <-m.done: // finished as the context ended: the result is known
-				return memberResult[T](m)
-			default:
-			}
-			co.mu.Lock()
-			queued := q.remove(m)
-			select {
-			case <-m.lead: // leadership came with the cancellation: pass it on
-				co.handOff(key, q)
-			default:
-			}
-			co.mu.Unlock()
-			if queued {
-				return nil, "", ctx.Err() // never applied
-			}
-			m.withdrawn.Store(true)
-			return nil, "", &OutcomeUnknownError{Cause: ctx.Err()}
+			return leaveQueue[T](co, key, q, m)
 		}
 	}
-	// This caller runs the next round: everyone queued so far.
 	co.mu.Lock()
 	batch := q.queue
 	q.queue = nil
 	co.mu.Unlock()
-	finish := func() {
-		runRound(c, ops, batch)
-		co.mu.Lock()
-		co.handOff(key, q)
-		co.mu.Unlock()
-	}
+	c.observeQueued(ops.call(), batch)
 	if len(batch) == 1 {
-		finish() // alone: the loop runs on this caller's context
-		return memberResult[T](m)
+		// Alone: the loop runs on this caller's goroutine and context, and
+		// a panic of its mutator unwinds through here as in a direct call.
+		defer co.next(key, q)
+		return loop(ctx, c, ops, mutate, cfg)
 	}
-	// A round for several callers outlives any one of them: run it apart,
-	// so that this caller, too, can leave when its context ends.
-	go finish()
-	select {
-	case <-m.done:
-	case <-ctx.Done():
-		select {
-		case <-m.done:
-		default:
-			m.withdrawn.Store(true)
-			return nil, "", &OutcomeUnknownError{Cause: ctx.Err()}
-		}
-	}
-	return memberResult[T](m)
+	// A round for several callers outlives any one of them: it runs apart,
+	// so every caller can leave when its context ends.
+	go func() {
+		defer co.next(key, q)
+		runRound(c, ops, batch)
+	}()
+	return awaitRound[T](m)
 }
 
-// handOff gives the next round to the first queued caller, or retires the
-// queue. Called with co.mu held.
-func (co *coalescer) handOff(key string, q *roundQueue) {
+// leaveQueue withdraws a queued caller whose context ended: its mutator
+// never ran, so nothing of it was applied.
+func leaveQueue[T any](co *coalescer, key string, q *roundQueue, m *member) (*T, OperationResult, error) {
+	co.mu.Lock()
+	queued := q.remove(m)
+	led := false
+	select {
+	case <-m.lead: // leadership came with the cancellation: pass it on
+		led = true
+	default:
+	}
+	co.mu.Unlock()
+	if led {
+		co.next(key, q)
+	}
+	if !queued && !led {
+		// Taken into a round as the context ended: the round's answer.
+		return awaitRound[T](m)
+	}
+	return nil, "", m.ctx.Err()
+}
+
+// awaitRound waits for the round m takes part in, or for m's context: a
+// caller leaving before any write carried its change is told so (its
+// mutator runs no more); one leaving later gets [ErrOutcomeUnknown].
+func awaitRound[T any](m *member) (*T, OperationResult, error) {
+	select {
+	case <-m.done:
+		return memberResult[T](m)
+	case <-m.ctx.Done():
+	}
+	m.mu.Lock()
+	m.withdrawn = true
+	exposed := m.exposed
+	m.mu.Unlock()
+	select {
+	case <-m.done: // finished as the context ended: the result is known
+		return memberResult[T](m)
+	default:
+	}
+	if exposed {
+		return nil, "", &OutcomeUnknownError{Cause: m.ctx.Err()}
+	}
+	return nil, "", m.ctx.Err()
+}
+
+// next gives the next round to the first queued caller, or retires the
+// queue.
+func (co *coalescer) next(key string, q *roundQueue) {
+	co.mu.Lock()
+	defer co.mu.Unlock()
 	if len(q.queue) == 0 {
 		q.running = false
 		delete(co.groups, key)
@@ -146,103 +191,189 @@ func (q *roundQueue) remove(m *member) bool {
 	return false
 }
 
+// memberResult returns m's answer; a panic of its mutator or OnAttempt in
+// the round is raised again here, in the caller's own goroutine.
 func memberResult[T any](m *member) (*T, OperationResult, error) {
 	<-m.done
+	if m.panicked != nil {
+		panic(m.panicked)
+	}
 	v, _ := m.res.(*T)
 	return v, m.result, m.err
 }
 
-// runRound runs the update loop once for a batch of callers: its mutator
-// applies each caller's mutator in turn (a failing one is undone and drops
-// out alone), and its result, or error, goes to every caller still in.
+// runRound runs the update loop once for a batch of callers and gives each
+// its own answer.
 func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
-	if len(batch) == 1 { // the common, uncontended case: just the loop
-		m := batch[0]
-		v, res, err := loop(m.ctx, c, ops, m.fn.(func(*T) error), m.cfg)
-		m.res, m.result, m.err = v, res, err
-		close(m.done)
-		return
-	}
-	// The round lives as long as any of its callers still waits for it.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
+	ctx, cancel := roundContext(batch)
 	defer cancel()
-	var waiting atomic.Int32
-	waiting.Store(int32(len(batch)))
-	for _, m := range batch {
-		stop := context.AfterFunc(m.ctx, func() {
-			if waiting.Add(-1) == 0 {
-				cancel()
-			}
-		})
-		defer stop()
-	}
-	if dl, ok := latestDeadline(batch); ok {
-		var cancelDL context.CancelFunc
-		ctx, cancelDL = context.WithDeadline(ctx, dl)
-		defer cancelDL()
-	}
-
 	cfg := batch[0].cfg
-	cfg.observer = func(a AttemptInfo) {
-		for _, m := range batch {
-			if m.cfg.observer != nil && !m.withdrawn.Load() {
-				m.cfg.observer(a)
-			}
-		}
-	}
-	composite := func(t *T) error {
-		for _, m := range batch {
-			m.changed = false
-			if m.failed || m.withdrawn.Load() {
-				continue
-			}
-			before := ops.clone(t)
-			err := applyMutator(m.fn.(func(*T) error), t)
-			if err == nil {
-				var form map[string][]string
-				form, err = ops.diff(before, t)
-				m.changed = len(form) > 0
-				if err == nil && ops.obj != nil && m != batch[len(batch)-1] {
-					// The next caller sees this one's change as decoded
-					// JSON, exactly as if it had been read from Twilio.
-					err = normalize(ops.obj(t))
-				}
-			} else {
-				err = fmt.Errorf("%w: %w", ErrMutatorAborted, err)
-			}
-			if err != nil {
-				m.failed, m.err = true, err
-				*t = *before
-			}
-		}
-		return nil
-	}
-	v, res, err := loop(ctx, c, ops, composite, cfg)
-	for _, m := range batch {
-		if !m.failed {
-			switch {
-			case err != nil:
-				m.err = err
-			case res == Updated && m.changed:
-				m.res, m.result = ops.clone(v), Updated
-			default:
-				m.res, m.result = ops.clone(v), Unchanged
-			}
-		}
+	cfg.observer = func(a AttemptInfo) { observeRound(batch, a) }
+	v, res, err := loop(ctx, c, ops, func(t *T) error { return composite(ops, batch, t) }, cfg)
+	for i, m := range batch {
+		answer(ops, batch, i, v, res, err, cfg.idempotent)
 		close(m.done)
 	}
 }
 
-// applyMutator runs one caller's mutator inside a shared round; a panic
-// becomes that caller's error instead of taking the round (and the process)
-// down from another goroutine.
-func applyMutator[T any](fn func(*T) error, t *T) (err error) {
+// composite is a round's mutator: each caller's mutator in turn, on the
+// state the previous one left. A refusal, or a panic, undoes that caller's
+// change alone.
+func composite[T any](ops *resourceOps[T], batch []*member, t *T) error {
+	onBase := true
+	for i, m := range batch {
+		m.changed, m.failed, m.view, m.onBase = false, nil, nil, onBase
+		m.mu.Lock()
+		gone := m.withdrawn
+		m.mu.Unlock()
+		if gone || m.panicked != nil {
+			continue
+		}
+		before := ops.clone(t)
+		err := applyMutator(m, t)
+		if err == nil {
+			var form map[string][]string
+			form, err = ops.diff(before, t)
+			m.changed = len(form) > 0
+			if err == nil && ops.obj != nil && i < len(batch)-1 {
+				// The next caller sees this one's change as decoded JSON,
+				// exactly as if it had been read from Twilio.
+				err = normalize(ops.obj(t))
+			}
+		}
+		m.mu.Lock()
+		if err == nil && m.changed && !m.withdrawn {
+			m.exposed = true
+		} else if err == nil && m.withdrawn {
+			err = m.ctx.Err()
+		}
+		m.mu.Unlock()
+		if err != nil {
+			m.failed, m.changed = err, false
+			*t = *before
+			continue
+		}
+		m.view = ops.clone(t)
+		onBase = onBase && !m.changed
+	}
+	return nil
+}
+
+// applyMutator runs one caller's mutator inside a shared round; a panic is
+// kept for the caller's goroutine instead of taking the round (and the
+// process) down from this one.
+func applyMutator[T any](m *member, t *T) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			m.panicked = r
 			err = fmt.Errorf("mutator panicked: %v", r)
 		}
 	}()
-	return fn(t)
+	if err := m.fn.(func(*T) error)(t); err != nil {
+		return fmt.Errorf("%w: %w", ErrMutatorAborted, err)
+	}
+	return nil
+}
+
+// observeRound notes a write of the round for each caller whose change it
+// carried, and reports it to each caller's OnAttempt.
+func observeRound(batch []*member, a AttemptInfo) {
+	lost := a.Err != nil && !refused(a.Err)
+	for _, m := range batch {
+		m.ambiguous = m.ambiguous || lost && m.changed
+		m.mu.Lock()
+		if refused(a.Err) && !m.ambiguous {
+			m.exposed = false // that write can never land
+		}
+		gone := m.withdrawn
+		m.mu.Unlock()
+		if !gone && m.panicked == nil && m.cfg.observer != nil {
+			callObserver(m, a)
+		}
+	}
+}
+
+func callObserver(m *member, a AttemptInfo) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.panicked = r
+		}
+	}()
+	m.cfg.observer(a)
+}
+
+// answer sets the i-th caller's answer from the round's outcome: what it
+// would have been told running alone in the round's order.
+func answer[T any](ops *resourceOps[T], batch []*member, i int, v *T, res OperationResult, err error, idempotent bool) {
+	m := batch[i]
+	switch {
+	case m.panicked != nil:
+	case err != nil && m.failed != nil && !m.ambiguous && m.onBase:
+		// Refused on the state read, not on earlier callers' changes that
+		// may never land: its own answer.
+		m.err = m.failed
+	case err != nil:
+		m.err = err
+		if ctxErr := m.ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			m.err = errors.Join(err, ctxErr) // the round ran on others' contexts too
+		}
+	case m.failed != nil && m.ambiguous && idempotent:
+		m.err = &OutcomeUnknownError{Cause: m.failed} // an earlier write may have applied it
+	case m.failed != nil:
+		m.err = m.failed
+	case m.changed || res == Updated && idempotent && m.ambiguous:
+		// Its change took effect in the round's serial order, even where a
+		// later caller undid it and the round wrote nothing.
+		m.res, m.result = view(ops, batch, i, v), Updated
+	default:
+		m.res, m.result = view(ops, batch, i, v), Unchanged
+	}
+}
+
+// view returns the state as the i-th caller's mutator left it: the
+// committed version when no later caller changed anything, otherwise that
+// intermediate state, which carries no ETag (no such version exists).
+func view[T any](ops *resourceOps[T], batch []*member, i int, v *T) *T {
+	for _, later := range batch[i+1:] {
+		if later.changed {
+			own, _ := batch[i].view.(*T)
+			if own == nil {
+				break
+			}
+			*ops.etag(own) = ""
+			return own
+		}
+	}
+	return ops.clone(v)
+}
+
+// roundContext is the round's context: it ends when every caller's has,
+// and has the latest of their deadlines.
+func roundContext(batch []*member) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
+	var stops []func() bool
+	waiting := len(batch)
+	var mu sync.Mutex
+	for _, m := range batch {
+		stops = append(stops, context.AfterFunc(m.ctx, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if waiting--; waiting == 0 {
+				cancel()
+			}
+		}))
+	}
+	var cancelDL context.CancelFunc = func() {}
+	if dl, ok := latestDeadline(batch); ok {
+		ctx, cancelDL = context.WithDeadline(ctx, dl)
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancelDL()
+		cancel()
+	}
 }
 
 // normalize re-decodes a JSON object, so numbers become json.Number again.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -262,5 +263,281 @@ func TestCoalescedCancelDuringRound(t *testing.T) {
 	}
 	if b.attrs["c"] != true || b.attrs["b"] != true || b.posts != 2 {
 		t.Errorf("posts %d state %v: B and C went out in one write", b.posts, b.attrs)
+	}
+}
+
+// versionedTask is an httpmock Task that honours If-Match. Before each POST
+// it calls hook (if set) with the POST's number (from 1); the hook may block,
+// change the state as another writer would, or ask for the answer to be lost
+// after the commit.
+type versionedTask struct {
+	mu      sync.Mutex
+	version int
+	attrs   map[string]any
+	posts   int
+	hook    func(n int) (loseAnswer bool)
+}
+
+func (v *versionedTask) respond(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost {
+		v.mu.Lock()
+		v.posts++
+		n, hook := v.posts, v.hook
+		v.mu.Unlock()
+		lose := hook != nil && hook(n)
+		v.mu.Lock()
+		if r.Header.Get("If-Match") != fmt.Sprintf(`"%d"`, v.version) {
+			v.mu.Unlock()
+			return errResp(412, 20412)(r)
+		}
+		_ = r.ParseForm()
+		v.attrs = map[string]any{}
+		_ = json.Unmarshal([]byte(r.PostForm.Get("Attributes")), &v.attrs)
+		v.version++
+		v.mu.Unlock()
+		if lose {
+			return nil, errors.New("connection reset after commit")
+		}
+	}
+	return v.current(r)
+}
+
+func (v *versionedTask) current(r *http.Request) (*http.Response, error) {
+	v.mu.Lock()
+	attrs, _ := json.Marshal(v.attrs)
+	ver := v.version
+	v.mu.Unlock()
+	return taskResp(200, fmt.Sprintf(`"%d"`, ver), string(attrs), 0)(r)
+}
+
+// set as another writer would: a new version.
+func (v *versionedTask) set(k string, val any) {
+	v.mu.Lock()
+	v.attrs[k] = val
+	v.version++
+	v.mu.Unlock()
+}
+
+// coalescedRound queues the given callers behind a first round (caller
+// "lead", setting "lead") whose POST is held until they are all queued, so
+// they form one round. run starts one caller; it must call ws.UpdateTask.
+// The lead's options must be the callers' (only calls with the same loop
+// semantics share rounds).
+func coalescedRound(t *testing.T, v *versionedTask, n int, run func(ws ifmatch.Workspace, i int), opts ...ifmatch.UpdateOption) {
+	t.Helper()
+	c, m := setupCoalescing(t)
+	m.on("GET", taskURL, v.respond)
+	m.on("POST", taskURL, v.respond)
+	ws := c.Workspace(testWS)
+	held, release := make(chan struct{}), make(chan struct{})
+	prev := v.hook
+	v.hook = func(k int) bool {
+		if k == 1 {
+			close(held)
+			<-release
+			return false
+		}
+		return prev != nil && prev(k-1)
+	}
+	leadDone := make(chan error, 1)
+	go func() { _, err := ws.UpdateTask(ctxT(t), testTask, set("lead"), opts...); leadDone <- err }()
+	<-held
+	for i := 0; i < n; i++ { // one by one: the round's order is arrival order
+		go run(ws, i)
+		waitQueued(t, c, i+1)
+	}
+	close(release)
+	if err := <-leadDone; err != nil {
+		t.Fatalf("lead: %v", err)
+	}
+}
+
+// #11 case 2: after a 412 every mutator runs again on the fresh state, so
+// no caller fails because of a state that never existed.
+func TestCoalescedRerunOnFreshState(t *testing.T) {
+	t.Parallel()
+	v := &versionedTask{attrs: map[string]any{"state": "open"}}
+	v.hook = func(n int) bool {
+		if n == 1 { // the round's first write: another writer archives first
+			v.set("state", "archived")
+		}
+		return false
+	}
+	closer := func(tk *ifmatch.Task) error { // A
+		if tk.Attributes["state"] == "archived" {
+			return errors.New("archived")
+		}
+		tk.Attributes["state"] = "closed"
+		return nil
+	}
+	noter := func(tk *ifmatch.Task) error { // B
+		if tk.Attributes["state"] == "closed" {
+			return errors.New("closed")
+		}
+		tk.Attributes["b"] = true
+		return nil
+	}
+	errs := make([]chan error, 2)
+	for i := range errs {
+		errs[i] = make(chan error, 1)
+	}
+	coalescedRound(t, v, 2, func(ws ifmatch.Workspace, i int) {
+		fn := closer
+		if i == 1 {
+			fn = noter
+		}
+		_, err := ws.UpdateTask(ctxT(t), testTask, fn)
+		errs[i] <- err
+	})
+	aErr, bErr := <-errs[0], <-errs[1]
+	if !errors.Is(aErr, ifmatch.ErrMutatorAborted) || !strings.Contains(aErr.Error(), "archived") {
+		t.Errorf("A: %v, want its refusal on the archived state", aErr)
+	}
+	if bErr != nil {
+		t.Errorf("B: %v, want success: in every serial order consistent with the end state B runs on an archived task", bErr)
+	}
+	if v.attrs["state"] != "archived" || v.attrs["b"] != true {
+		t.Errorf("state %v", v.attrs)
+	}
+}
+
+// #11 case 1: a mutator panic, alone in its round or shared, is raised in
+// the caller's own goroutine, and the resource's queue is never left
+// running: the next update through the same client goes through.
+func TestCoalescedMutatorPanic(t *testing.T) {
+	t.Parallel()
+	callPanics := func(f func()) (r any) {
+		defer func() { r = recover() }()
+		f()
+		return nil
+	}
+	t.Run("alone", func(t *testing.T) {
+		t.Parallel()
+		v := &versionedTask{attrs: map[string]any{}}
+		c, m := setupCoalescing(t)
+		m.on("GET", taskURL, v.respond)
+		m.on("POST", taskURL, v.respond)
+		ws := c.Workspace(testWS)
+		r := callPanics(func() {
+			_, _ = ws.UpdateTask(ctxT(t), testTask, func(*ifmatch.Task) error { panic("boom") })
+		})
+		if r != "boom" {
+			t.Fatalf("recovered %v, want the mutator's panic", r)
+		}
+		ctx, cancel := context.WithTimeout(ctxT(t), 10*time.Second) // fails, not hangs, if wedged
+		defer cancel()
+		if _, err := ws.UpdateTask(ctx, testTask, set("after")); err != nil {
+			t.Fatalf("next update after a panic: %v", err)
+		}
+		if v.attrs["after"] != true {
+			t.Fatalf("state %v", v.attrs)
+		}
+	})
+	t.Run("shared", func(t *testing.T) {
+		t.Parallel()
+		v := &versionedTask{attrs: map[string]any{}}
+		panicked, other := make(chan any, 1), make(chan error, 1)
+		coalescedRound(t, v, 2, func(ws ifmatch.Workspace, i int) {
+			if i == 0 {
+				panicked <- callPanics(func() {
+					_, _ = ws.UpdateTask(ctxT(t), testTask, func(*ifmatch.Task) error { panic("boom") })
+				})
+				return
+			}
+			_, err := ws.UpdateTask(ctxT(t), testTask, set("b"))
+			other <- err
+		})
+		if r := <-panicked; r != "boom" {
+			t.Errorf("recovered %v, want the mutator's panic in the caller's goroutine", r)
+		}
+		if err := <-other; err != nil || v.attrs["b"] != true {
+			t.Errorf("the other caller: %v, state %v", err, v.attrs)
+		}
+	})
+}
+
+// #11 case 3 (and #15 item 4's containment): each caller is told Updated
+// when its own change is in the committed state because of the call, even
+// when every write's answer is lost; an OnAttempt panic in a shared round is
+// raised in its caller's goroutine, not the round's.
+func TestCoalescedLostAnswersEveryCallerUpdated(t *testing.T) {
+	t.Parallel()
+	v := &versionedTask{attrs: map[string]any{}}
+	v.hook = func(int) bool { return true } // every write commits, its answer is lost
+	const n = 4
+	results := make([]ifmatch.OperationResult, n)
+	errs := make(chan error, n)
+	coalescedRound(t, v, n, func(ws ifmatch.Workspace, i int) {
+		_, err := ws.UpdateTask(ctxT(t), testTask, set(fmt.Sprint("k", i)), ifmatch.Idempotent(),
+			ifmatch.ReportResult(&results[i]))
+		errs <- err
+	}, ifmatch.Idempotent())
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range results {
+		if r != ifmatch.Updated || v.attrs[fmt.Sprint("k", i)] != true {
+			t.Errorf("caller %d: %q, state %v", i, r, v.attrs)
+		}
+	}
+	if v.posts != 2 {
+		t.Errorf("%d POSTs, want the lead's and one for the round", v.posts)
+	}
+}
+
+func TestCoalescedObserverPanicContained(t *testing.T) {
+	t.Parallel()
+	v := &versionedTask{attrs: map[string]any{}}
+	panicked, other := make(chan any, 1), make(chan error, 1)
+	coalescedRound(t, v, 2, func(ws ifmatch.Workspace, i int) {
+		if i == 0 {
+			defer func() { panicked <- recover() }()
+			_, _ = ws.UpdateTask(ctxT(t), testTask, set("a"),
+				ifmatch.OnAttempt(func(ifmatch.AttemptInfo) { panic("observer") }))
+			return
+		}
+		_, err := ws.UpdateTask(ctxT(t), testTask, set("b"))
+		other <- err
+	})
+	if r := <-panicked; r != "observer" {
+		t.Errorf("recovered %v, want the observer's panic in its caller's goroutine", r)
+	}
+	if err := <-other; err != nil || v.attrs["a"] != true || v.attrs["b"] != true {
+		t.Errorf("other caller %v, state %v", err, v.attrs)
+	}
+}
+
+// #11 case 4: a caller whose round's write may have landed when its
+// context ends gets ErrOutcomeUnknown joined with the context's error, alone
+// or shared, whoever's deadline the round runs on.
+func TestCoalescedDeadlineDuringWrite(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 2} {
+		t.Run(fmt.Sprint(n, " callers"), func(t *testing.T) {
+			t.Parallel()
+			v := &versionedTask{attrs: map[string]any{}}
+			gate := make(chan struct{})
+			v.hook = func(int) bool { <-gate; return false } // the round's write waits for the gate
+			errs := make(chan error, n)
+			var wg sync.WaitGroup
+			wg.Add(n)
+			coalescedRound(t, v, n, func(ws ifmatch.Workspace, i int) {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(ctxT(t), time.Duration(50+10*i)*time.Millisecond)
+				defer cancel()
+				_, err := ws.UpdateTask(ctx, testTask, set(fmt.Sprint("k", i)))
+				errs <- err
+			})
+			wg.Wait() // every caller has answered; only now may the write commit
+			close(gate)
+			for i := 0; i < n; i++ {
+				err := <-errs
+				if !errors.Is(err, ifmatch.ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("err = %v, want ErrOutcomeUnknown joined with context.DeadlineExceeded", err)
+				}
+			}
+		})
 	}
 }

@@ -28,6 +28,8 @@ import (
 // caching, results) lives once, in runUpdate.
 type resourceOps[T any] struct {
 	key   string // the resource's path: cache key
+	op    string // the method, for an Observer: "UpdateTask"…
+	kind  string // the resource kind, for an Observer: "Task"…
 	fetch func(ctx context.Context) (*T, error)
 	write func(ctx context.Context, etag string, form url.Values) (*T, error)
 	clone func(*T) *T
@@ -78,11 +80,11 @@ func call[T any](ctx context.Context, c *Client, r *request, dec func([]byte, st
 		return nil, err
 	}
 	if len(bytes.TrimSpace(resp.body)) == 0 {
-		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: "empty body"}
+		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, ETag: resp.etag, Reason: "empty body"}
 	}
 	v, err := dec(resp.body, resp.etag)
 	if err != nil {
-		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, Reason: c.scrub.scrub("decoding: " + err.Error())}
+		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, ETag: resp.etag, Reason: c.scrub.scrub("decoding: " + err.Error())}
 	}
 	return v, nil
 }
@@ -96,9 +98,12 @@ func writeOnce[T any](ctx context.Context, c *Client, r *request, dec func([]byt
 		defer c.cache.drop(keyOf(r.path))
 	}
 	if r.ifMatch != "" { // "": last write wins, by the caller's choice
-		if err := checkETag(r.ifMatch); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		if err := checkIfMatch(r.ifMatch); err != nil {
+			return nil, err
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // never sent
 	}
 	v, err := call(ctx, c, r, dec)
 	var bre *badResponseError
@@ -113,6 +118,28 @@ func writeOnce[T any](ctx context.Context, c *Client, r *request, dec func([]byt
 	return nil, &OutcomeUnknownError{ETag: r.ifMatch, Cause: err}
 }
 
+// createOnce performs a create (a POST to a collection). A create whose
+// answer was lost may have happened: its error is then [ErrOutcomeUnknown].
+func createOnce[T any](ctx context.Context, c *Client, r *request, dec func([]byte, string) (*T, error)) (*T, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // never sent
+	}
+	v, err := call(ctx, c, r, dec)
+	if err == nil || refused(err) {
+		return v, err
+	}
+	return nil, &OutcomeUnknownError{Cause: err}
+}
+
+// checkIfMatch refuses an ETag given by the caller that cannot serve as an
+// If-Match (see checkETag).
+func checkIfMatch(etag string) error {
+	if err := checkETag(etag); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	return nil
+}
+
 // deleteOnce deletes the resource at path, conditionally when etag is set.
 // Its error is [ErrOutcomeUnknown] whenever the delete may have happened:
 // no answer, a 5xx, or a 404 or 412 to a transport retry of an attempt whose
@@ -122,9 +149,12 @@ func deleteOnce(ctx context.Context, c *Client, product string, path []string, e
 		defer c.cache.drop(keyOf(path))
 	}
 	if etag != "" {
-		if err := checkETag(etag); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		if err := checkIfMatch(etag); err != nil {
+			return err
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err // never sent
 	}
 	lost := new(atomic.Bool)
 	_, err := c.send(context.WithValue(ctx, lostKey{}, lost), &request{method: http.MethodDelete, product: product, path: path, ifMatch: etag})
@@ -189,6 +219,16 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	if mutate == nil {
 		return nil, fmt.Errorf("%w: nil mutator", ErrInvalidArgument)
 	}
+	var seen bool // IdempotencyKey: the key was found by the last run of mutate
+	if cfg.hasEventKey {
+		var err error
+		if mutate, err = withEventKey(ops, cfg.eventKey, mutate, &seen); err != nil {
+			return nil, err
+		}
+		cfg.idempotent = true
+	}
+	ctx, oc := startObserved(ctx, c, ops, &cfg)
+	defer oc.end("", errPanicked) // only if a mutator's panic unwinds through here
 	var v *T
 	var res OperationResult
 	var err error
@@ -197,6 +237,13 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	} else {
 		v, res, err = loop(ctx, c, ops, mutate, cfg)
 	}
+	if err == nil && cfg.hasEventKey {
+		if seen && res == Unchanged {
+			res = AlreadyApplied
+		}
+		v = hideEventKeys(ops, v)
+	}
+	oc.end(res, err)
 	if err == nil && cfg.result != nil {
 		*cfg.result = res
 	}
@@ -250,11 +297,15 @@ type update[T any] struct {
 
 	// What this call's writes may have done. Set before a write is sent,
 	// cleared only on proof (see settle).
-	inFlight    bool   // a write is on the wire
-	pending     string // If-Match of an unanswered write that may still land
-	baseGone    bool   // a 412 to its resend proved the pending write's base version gone
-	token       string // the commit marker of the write in flight or pending
-	maybeLanded bool   // an unanswered write may have landed; nothing proved otherwise
+	inFlight    bool            // a write is on the wire
+	pending     string          // If-Match of an unanswered write that may still land
+	baseGone    bool            // a 412 to its resend proved the pending write's base version gone
+	token       string          // the commit marker of the write in flight or pending
+	baseTop     string          // the newest marker of the version that write was based on
+	sent        *T              // the state the write in flight or pending would produce
+	sentForm    url.Values      // and its form
+	done        OperationResult // the result when step finds nothing to write ("": a write landed)
+	maybeLanded bool            // an unanswered write may have landed; nothing proved otherwise
 }
 
 // run reads, then applies the mutator and writes until done.
@@ -263,23 +314,44 @@ func (u *update[T]) run() (*T, OperationResult, error) {
 		return u.finish(nil, "", err)
 	}
 	for {
-		base, work, form, err := u.apply()
-		if (err != nil || form == nil) && u.fromCache {
-			// A refusal or "nothing to do" on the client's own copy is
-			// confirmed on a fresh read: another process may have moved on.
-			err = u.refresh()
-		} else if err == nil && form == nil {
-			return u.unchanged(base)
-		} else if err == nil {
-			var v *T
-			if v, err = u.write(work, form); v != nil {
-				return u.finish(v, Updated, nil)
-			}
+		var v *T
+		var err error
+		if u.pending != "" {
+			// The unanswered write is sent again exactly as it was (same
+			// If-Match, marker and content): whichever copy lands, the
+			// answer is the same.
+			v, err = u.write(u.sent, u.sentForm)
+		} else {
+			v, err = u.step()
+		}
+		if v != nil && u.done != "" {
+			return u.finish(v, u.done, nil)
+		}
+		if v != nil {
+			return u.finish(v, Updated, nil)
 		}
 		if err != nil {
 			return u.finish(nil, "", err)
 		}
 	}
+}
+
+// step applies the mutator to the latest version and writes the change:
+// it returns the version written, or nil to go on.
+func (u *update[T]) step() (*T, error) {
+	base, work, form, err := u.apply()
+	switch {
+	case (err != nil || form == nil) && u.fromCache:
+		// A refusal or "nothing to do" on the client's own copy is
+		// confirmed on a fresh read: another process may have moved on.
+		return nil, u.refresh()
+	case err != nil:
+		return nil, err
+	case form == nil:
+		u.done = u.unchangedResult()
+		return base, nil
+	}
+	return u.write(work, form)
 }
 
 // read takes the client's cached copy of the resource, or reads it.
@@ -320,17 +392,14 @@ func (u *update[T]) apply() (base, work *T, form url.Values, err error) {
 	return base, work, form, nil
 }
 
-// unchanged ends a call whose mutator has nothing (more) to change.
-func (u *update[T]) unchanged(base *T) (*T, OperationResult, error) {
-	switch {
-	case u.pending != "":
-		// An unanswered write may still land: no promise is possible.
-		return u.finish(nil, "", errors.New("the mutator changed nothing while an earlier write was unresolved"))
-	case u.maybeLanded:
-		// Idempotent: our earlier write, or one to the same effect, landed.
-		return u.finish(base, Updated, nil)
+// unchangedResult is the result of a call whose mutator has nothing (more)
+// to change: Unchanged, or Updated when (Idempotent) an earlier write of
+// this call whose answer was lost, or one to the same effect, landed.
+func (u *update[T]) unchangedResult() OperationResult {
+	if u.maybeLanded {
+		return Updated
 	}
-	return u.finish(base, Unchanged, nil)
+	return Unchanged
 }
 
 // write sends one conditional write of form (work's marker added) and
@@ -344,12 +413,16 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := u.ctx.Err(); err != nil {
+		return nil, err // never sent: nothing of it can land
+	}
 	u.attempt++
-	u.inFlight = true
+	u.inFlight, u.sent, u.sentForm = true, work, form
 	t0 := time.Now()
 	res, err := u.ops.write(u.ctx, etag, form)
 	u.inFlight = !refused(err) // a write refused for sure cannot land
 	u.last, u.unseen = AttemptInfo{Attempt: u.attempt, Status: statusOf(err), ETag: etag, Err: err}, true
+	u.observeWrite()
 	if err != nil && u.c.cache != nil {
 		u.c.cache.drop(u.ops.key)
 	}
@@ -378,23 +451,36 @@ func (u *update[T]) mark(work *T, form url.Values) (url.Values, error) {
 	}
 	prev := (*u.ops.obj(u.cur))[u.mk]
 	if u.pending == "" || u.token == "" {
-		u.token = marker.Next(prev)
+		u.token, u.baseTop = marker.Next(prev), marker.Top(prev)
+	}
+	if obj := u.ops.obj(work); *obj == nil { // the mutator may have cleared it
+		*obj = map[string]any{}
 	}
 	(*u.ops.obj(work))[u.mk] = marker.Append(prev, u.token, maxMarkers)
 	return u.ops.diff(u.cur, work)
 }
 
-// committed handles a 2xx write whose answer was unusable: it landed; the
-// read-back (or, failing that, the written copy) is the answer.
+// committed handles a 2xx write whose answer was unusable: it landed, and
+// produced exactly work (see written).
 func (u *update[T]) committed(work *T, bre *badResponseError) *T {
 	u.inFlight, u.pending = false, ""
-	v, err := u.readBack(u.hasETag)
-	if err != nil {
-		u.c.log(u.ctx, slog.LevelWarn, "write landed; its answer and the read-back were unusable",
-			"resource", u.ops.key, "error", err.Error())
-		v = work
-		*u.ops.etag(v) = bre.ETag
+	return u.written(work, bre.ETag)
+}
+
+// written is the state a landed write produced when its answer did not say:
+// the version it was based on plus its change, with the answer's ETag when
+// that is usable, else none (a later read would show later writes too, which
+// no serial order puts in this call's answer).
+func (u *update[T]) written(work *T, etag string) *T {
+	v := u.ops.clone(work)
+	if u.ops.obj != nil {
+		_ = normalize(u.ops.obj(v)) // as decoded from an answer (the write encoded it already)
 	}
+	if checkETag(etag) != nil {
+		etag = ""
+	}
+	*u.ops.etag(v) = etag
+	u.remember(v)
 	return u.strip(v)
 }
 
@@ -414,28 +500,34 @@ func (u *update[T]) conflict(etag string, rtt time.Duration) (*T, error) {
 		// once. This is not contention; it costs no attempt.
 		u.free++
 		u.flush(0)
-		return nil, u.reread()
+		return u.reread()
 	}
 	u.cb.observeRTT(rtt)
 	if err := u.backoffWait(); err != nil {
 		return nil, err
 	}
-	if err := u.reread(); err != nil {
-		return nil, err
+	if v, err := u.reread(); v != nil || err != nil {
+		return v, err
 	}
 	u.cb.observeProgress(versionGap(etag, *u.ops.etag(u.cur)))
 	return nil, u.listen(etag)
 }
 
 // reread reads the resource after a refused write, tried harder than the
-// first read (a failure would end a call that has written nothing).
-func (u *update[T]) reread() error {
+// first read (a failure would end a call that has written nothing). With
+// markers, a read showing the call's own marker means a copy of the refused
+// write landed all the same (a network that delivered it twice): that is
+// the answer.
+func (u *update[T]) reread() (*T, error) {
 	v, err := u.readBack(u.hasETag)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	u.cur, u.fromCache = v, false
-	return nil
+	if u.mk != "" && u.token != "" && marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Landed {
+		return u.written(u.sent, ""), nil
+	}
+	return nil, nil
 }
 
 // listen waits and reads once more instead of writing when the re-read
@@ -457,6 +549,9 @@ func (u *update[T]) listen(base string) error {
 		return err
 	}
 	v, err := u.ops.fetch(u.ctx)
+	if err == nil && !u.hasETag(v) {
+		err = checkETag(*u.ops.etag(v))
+	}
 	switch {
 	case err == nil:
 		u.cur = v
@@ -483,8 +578,7 @@ func (u *update[T]) settle(cause error) (*T, error) {
 	switch u.verdict(fresh) {
 	case marker.Landed:
 		u.pending = ""
-		u.remember(fresh)
-		return u.strip(fresh), nil
+		return u.written(u.sent, ""), nil
 	case marker.Superseded:
 		u.pending, u.token, u.baseGone = "", "", false
 	case marker.Unknown:
@@ -504,9 +598,12 @@ func (u *update[T]) verdict(fresh *T) marker.Verdict {
 	now := *u.ops.etag(fresh)
 	gone := u.baseGone || now != u.pending && checkETag(now) == nil
 	if u.mk != "" {
-		switch v := marker.Check((*u.ops.obj(fresh))[u.mk], u.token); {
-		case v == marker.Absent && gone:
-			return marker.Superseded // a write without our marker took our base
+		history := (*u.ops.obj(fresh))[u.mk]
+		switch v := marker.Check(history, u.token); {
+		case v == marker.Absent && gone && marker.Has(history, u.baseTop):
+			// A write without a marker took our base; the history is the
+			// one our write extended, so ours is not hiding in an edit.
+			return marker.Superseded
 		case v != marker.Unknown:
 			return v
 		}
@@ -545,6 +642,7 @@ func (u *update[T]) readBack(ok func(*T) bool) (*T, error) {
 		}
 		var v *T
 		v, err = u.ops.fetch(u.ctx)
+		u.observeRead(i+1, err)
 		switch {
 		case err == nil && ok(v):
 			return v, nil
@@ -589,6 +687,7 @@ func (u *update[T]) nextWait() (time.Duration, bool) {
 
 func (u *update[T]) sleep(wait time.Duration) error {
 	u.slept = wait
+	u.event(UpdateEvent{Kind: EventBackoff, Wait: wait})
 	return sleepCtx(u.ctx, wait)
 }
 

@@ -1,6 +1,7 @@
 // Package ifmatch is a Go client for Twilio's REST resources that support
-// optimistic concurrency (ETag / If-Match): TaskRouter Tasks first. It turns
-// the tedious and subtle read-modify-write dance into one call:
+// optimistic concurrency (ETag / If-Match): TaskRouter Tasks, Workers and
+// reservations, and Sync Documents, List items and Map items. It turns the
+// tedious and subtle read-modify-write dance into one call:
 //
 //	client, err := ifmatch.NewClient(accountSID, authToken)
 //	task, err := client.Workspace("WS...").UpdateTask(ctx, "WT...", func(t *ifmatch.Task) error {
@@ -36,6 +37,17 @@
 // repeats it only when the ETag proves it did not land; see
 // [ErrOutcomeUnknown] and [Idempotent].
 //
+// # Exactly once, merge patches, typed attributes
+//
+// [IdempotencyKey] applies an update at most once per event (a TaskRouter
+// callback, a queue message), however often and however concurrently it is
+// delivered: the key is recorded with the change, in the same conditional
+// write, and a later delivery finds it and reports [AlreadyApplied].
+// [MergeTaskAttributes] and its siblings deep-merge an RFC 7386 patch into
+// attributes or Sync data. [UpdateTaskAttributes], [UpdateTaskWithAttributes]
+// and their siblings let a function work on a struct kept in attributes or
+// data, and write back only the keys it changed.
+//
 // # Errors
 //
 // API failures are [*APIError] values; test them with errors.Is against
@@ -44,6 +56,8 @@
 // still wraps the last 412), [ErrMutatorAborted] and [ErrOutcomeUnknown].
 // Bad input is [ErrInvalidArgument], caught before any request. No error, log
 // line or formatted value ever holds the auth token or API secret.
+// [HTTPStatus] maps any of them to the status a service should answer with,
+// checking them in the right order.
 //
 // # Limits and security
 //
@@ -73,5 +87,9 @@
 // Package ifmatchtest is an in-memory Twilio with Twilio's ETag semantics and
 // fault injection, served on loopback ([ifmatchtest.NewServer]) or behind an
 // httpmock transport ([ifmatchtest.Fake.MockClient]). For the lightest unit
-// tests, depend on the [TaskAPI] interface and substitute a stub.
+// tests, depend on the [TaskAPI], [WorkerAPI] and [SyncAPI] interfaces and
+// substitute ifmatchtest's in-memory implementations
+// ([ifmatchtest.NewMemoryWorkspace], [ifmatchtest.NewMemorySync]), which keep
+// the Client's contract; a stub of your own honours the options with
+// [ResolveOptions] or runs this package's loop with [RunUpdate].
 package ifmatch

@@ -1,6 +1,7 @@
 package ifmatch
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,10 @@ var (
 	ErrRateLimited = errors.New("ifmatch: rate limited")
 	// ErrUnauthorized reports an HTTP 401 or 403: wrong credentials or no permission.
 	ErrUnauthorized = errors.New("ifmatch: unauthorized")
+	// ErrAlreadyExists reports an HTTP 409: the resource to create already
+	// exists, for example a Sync Document or Map item whose unique name or
+	// key is taken (Twilio code 54301 or 54208).
+	ErrAlreadyExists = errors.New("ifmatch: already exists")
 	// ErrConflict reports that an update loop gave up under contention: every
 	// attempt it was allowed met a 412. The error also wraps the last 412, so
 	// errors.As(err, &apiErr) finds it. See [ConflictError].
@@ -50,7 +55,8 @@ var (
 // URL holds only the scheme, host and path of the request: never credentials.
 //
 // Use errors.Is with the sentinels ([ErrNotFound], [ErrPreconditionFailed],
-// [ErrRateLimited], [ErrUnauthorized]) rather than comparing fields.
+// [ErrRateLimited], [ErrUnauthorized], [ErrAlreadyExists]) rather than
+// comparing fields.
 type APIError struct {
 	// Status is the HTTP status code, for example 412.
 	Status int
@@ -104,6 +110,8 @@ func (e *APIError) Is(target error) bool {
 		return e.Status == http.StatusTooManyRequests
 	case ErrUnauthorized:
 		return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+	case ErrAlreadyExists:
+		return e.Status == http.StatusConflict
 	}
 	return false
 }
@@ -145,7 +153,10 @@ type OutcomeUnknownError struct {
 
 // Error describes the ambiguous write.
 func (e *OutcomeUnknownError) Error() string {
-	return fmt.Sprintf("ifmatch: outcome of write with If-Match %q unknown: %v", e.ETag, e.Cause)
+	if e.ETag == "" {
+		return fmt.Sprintf("ifmatch: outcome of write unknown: %v", e.Cause)
+	}
+	return fmt.Sprintf("ifmatch: outcome of write with If-Match %s unknown: %v", truncate(e.ETag), e.Cause)
 }
 
 // Unwrap returns [ErrOutcomeUnknown] and the write's error.
@@ -190,4 +201,68 @@ func snippet(b []byte) string {
 		s = string(r[:maxSnippet]) + "…"
 	}
 	return s
+}
+
+// HTTPStatus maps an error returned by ifmatch to the HTTP status a service
+// built on it should answer its own client with (200 for nil). It checks, in
+// this order, because several of the tests can hold at once:
+//
+//  1. context.DeadlineExceeded → 504, context.Canceled → 503: a context error
+//     is joined with the last API error (a 412, a 503…), which must not
+//     decide the answer;
+//  2. [ErrMutatorAborted] → 422: your mutator refused the change. Check your
+//     own errors first (errors.Is(err, yourErr) works through the wrapping)
+//     when they deserve another status;
+//  3. [ErrOutcomeUnknown] → 502: the write may or may not have landed. The
+//     service's client must not blindly resend a non-idempotent request
+//     (with [IdempotencyKey] it may);
+//  4. [ErrConflict] → 503: the loop gave up under contention; trying again
+//     later is the remedy. It also matches [ErrPreconditionFailed] (it wraps
+//     the last 412), so it must be checked before it;
+//  5. [ErrInvalidArgument] → 400: input caught before any request (a
+//     malformed SID, a bad option, a read-only field changed);
+//  6. [ErrNotFound] → 404; [ErrPreconditionFailed] → 412 (a single
+//     conditional write, such as [Workspace.UpdateTaskIf], with a stale
+//     ETag); [ErrAlreadyExists] → 409;
+//  7. [ErrRateLimited] → 503 (the APIError's RetryAfter, when set, is a good
+//     Retry-After for your answer);
+//  8. [ErrUnauthorized], [ErrBadResponse], [ErrNoETag], any other
+//     [*APIError] and a transport failure → 502: Twilio, or the way to it,
+//     failed. Twilio's 401 means the service's own credentials are wrong,
+//     which its client cannot fix;
+//  9. anything else → 500.
+//
+// The result for a nil error is 200; use 201 or 204 yourself where they fit.
+func HTTPStatus(err error) int {
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	case errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrMutatorAborted):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, ErrOutcomeUnknown):
+		return http.StatusBadGateway
+	case errors.Is(err, ErrConflict):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrInvalidArgument):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrPreconditionFailed):
+		return http.StatusPreconditionFailed
+	case errors.Is(err, ErrAlreadyExists):
+		return http.StatusConflict
+	case errors.Is(err, ErrRateLimited):
+		return http.StatusServiceUnavailable
+	}
+	var ae *APIError
+	var te *transportError
+	if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrBadResponse) || errors.Is(err, ErrNoETag) ||
+		errors.As(err, &ae) || errors.As(err, &te) {
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/ifmatch-go/ifmatch"
 	"github.com/jarcoal/httpmock"
 )
@@ -90,7 +89,9 @@ func setup(t *testing.T, opts ...ifmatch.Option) (*ifmatch.Client, *mock) {
 		ifmatch.WithBaseURL(testBase),
 		ifmatch.WithHTTPClient(&http.Client{Transport: m}),
 		ifmatch.WithTransportRetry(3, time.Microsecond, time.Millisecond),
-		ifmatch.WithUpdateDefaults(ifmatch.Backoff(func() backoff.BackOff { return &backoff.ZeroBackOff{} })),
+		// The default configuration (coalescing on, the default backoff),
+		// with no waits: most tests run the path users run.
+		ifmatch.WithUpdateDefaults(ifmatch.BackoffBounds(0, 0)),
 	}
 	c, err := ifmatch.NewClient(testAccount, canaryToken, append(base, opts...)...)
 	if err != nil {

@@ -57,8 +57,8 @@ func TestMapItemKeysDoNotCollide(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	dataA, _, _ := f.SyncData(svc, "Maps", "x/Items/y", "z")
-	dataB, _, _ := f.SyncData(svc, "Maps", "x", "y/Items/z")
+	dataA, _, _ := f.MapItemData(svc, "x/Items/y", "z")
+	dataB, _, _ := f.MapItemData(svc, "x", "y/Items/z")
 	if dataA["owner"] != "A" || dataB["owner"] != "B" || len(dataA) != 10 || len(dataB) != 10 {
 		t.Fatalf("stored data mixed up:\nA %v\nB %v", dataA, dataB)
 	}

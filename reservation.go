@@ -266,7 +266,7 @@ func (w Workspace) listReservations(ctx context.Context, p reservationParent, pa
 }
 
 func (w Workspace) updateReservationIf(ctx context.Context, p reservationParent, parentSID, sid, etag string, u ReservationUpdate) (*Reservation, error) {
-	if err := checkETag(etag); err != nil {
+	if err := checkIfMatch(etag); err != nil {
 		return nil, err
 	}
 	f, err := u.form()
@@ -287,7 +287,7 @@ func (w Workspace) updateReservation(ctx context.Context, p reservationParent, p
 	}
 	ops := newOps(w.c, productTaskRouter, path, decodeReservation, (*Reservation).Clone, diffReservation,
 		func(r *Reservation) *string { return &r.ETag }, nil)
-	return runUpdate(ctx, w.c, ops, mutate, opts)
+	return runUpdate(ctx, w.c, ops.named("UpdateTaskReservation", "Reservation"), mutate, opts)
 }
 
 // ReservationListParams filters reservation lists; zero fields are not sent.
@@ -361,7 +361,7 @@ func (w Workspace) UpdateWorkerReservation(ctx context.Context, workerSID, sid s
 		func(r *Reservation) *string { return &r.ETag }, nil)
 	via := &taskPathFallback{w: w, workerSID: workerSID, sid: sid, workerFetch: ops.fetch, workerWrite: ops.write}
 	ops.fetch, ops.write = via.fetch, via.write
-	r, err := runUpdate(ctx, w.c, ops, mutate, opts)
+	r, err := runUpdate(ctx, w.c, ops.named("UpdateWorkerReservation", "Reservation"), mutate, opts)
 	if r != nil {
 		via.present(r)
 	}

@@ -223,7 +223,7 @@ func TestSyncDocuments(t *testing.T) {
 		}, fastLoop...)
 		return err
 	})
-	data, rev, _ := srv.SyncData(svcSID, "Documents", "", doc.SID)
+	data, rev, _ := srv.DocumentData(svcSID, doc.SID)
 	checkEntries(t, data, 12)
 	if data["id"] != json.Number("1234567890123456789") {
 		t.Errorf("id changed: %v", data["id"])
@@ -295,7 +295,7 @@ func TestSyncListAndMapItems(t *testing.T) {
 		}, fastLoop...)
 		return err
 	})
-	data, _, _ := srv.SyncData(svcSID, "Lists", "queue", "0")
+	data, _, _ := srv.ListItemData(svcSID, "queue", 0)
 	checkEntries(t, data, 10)
 	_, err = svc.UpdateListItemIf(ctx, "queue", 0, `"0"`, ifmatch.SyncWrite{Data: map[string]any{}})
 	var ae *ifmatch.APIError
@@ -317,7 +317,7 @@ func TestSyncListAndMapItems(t *testing.T) {
 		}, fastLoop...)
 		return err
 	})
-	data, rev, ok := srv.SyncData(svcSID, "Maps", "agents", key)
+	data, rev, ok := srv.MapItemData(svcSID, "agents", key)
 	if !ok {
 		t.Fatal("map item missing")
 	}
@@ -398,8 +398,10 @@ func TestTypedHelpersPreserveUnknownFields(t *testing.T) {
 	if _, _, err := ifmatch.UpdateListItemData(ctxT(t), svc, "l", 0, set); err != nil {
 		t.Fatal(err)
 	}
-	for _, loc := range [][3]string{{"Documents", "", "cfg"}, {"Maps", "m", "k"}, {"Lists", "l", "0"}} {
-		d, _, _ := srv.SyncData(svcSID, loc[0], loc[1], loc[2])
+	doc, _, _ := srv.DocumentData(svcSID, "cfg")
+	mi, _, _ := srv.MapItemData(svcSID, "m", "k")
+	li, _, _ := srv.ListItemData(svcSID, "l", 0)
+	for loc, d := range map[string]map[string]any{"document": doc, "map item": mi, "list item": li} {
 		if d["keep"] == nil || len(d["skills"].([]any)) != 1 {
 			t.Errorf("%v: %v", loc, d)
 		}

@@ -97,6 +97,9 @@ func newTransport(cfg clientConfig, sc scrubber) *retryablehttp.Client {
 			}
 		}
 	}
+	if cfg.observer != nil {
+		rc.CheckRetry = observeRetry(cfg.observer, rc.CheckRetry)
+	}
 	return rc
 }
 
@@ -321,6 +324,8 @@ type updateConfig struct {
 	noCache     bool
 	markerKey   string
 	noCoalesce  bool
+	eventKey    string // IdempotencyKey
+	hasEventKey bool
 }
 
 func defaultUpdateConfig() updateConfig {
@@ -342,8 +347,28 @@ func (u *updateConfig) validate() error {
 	if u.initial < 0 || u.maxInterval < u.initial {
 		return fmt.Errorf("%w: backoff bounds need 0 <= initial <= max, got %s, %s", ErrInvalidArgument, u.initial, u.maxInterval)
 	}
+	if u.maxInterval > MaxBackoffBound {
+		return fmt.Errorf("%w: backoff max %s is above the limit %s", ErrInvalidArgument, u.maxInterval, MaxBackoffBound)
+	}
 	return nil
 }
+
+// validateDefaults refuses, in [WithUpdateDefaults], the options that only
+// make sense for one call: concurrent calls would share them.
+func (u *updateConfig) validateDefaults() error {
+	switch {
+	case u.result != nil:
+		return fmt.Errorf("%w: ReportResult is per call; as a client default, concurrent calls would write one variable", ErrInvalidArgument)
+	case u.hasEventKey:
+		return fmt.Errorf("%w: IdempotencyKey is per call; as a client default, every call would share one key", ErrInvalidArgument)
+	}
+	return nil
+}
+
+// MaxBackoffBound is the largest conflict backoff bound [BackoffBounds]
+// accepts: far above any useful wait, and far below where its arithmetic
+// could overflow.
+const MaxBackoffBound = time.Hour
 
 // Defaults of the update loops. They were chosen from the contention
 // benchmark in bench/ (see BENCHMARKS.md).
@@ -362,13 +387,18 @@ const (
 // before it gives up with [ErrConflict]. n must be at least 1.
 func MaxAttempts(n int) UpdateOption { return func(u *updateConfig) { u.maxAttempts = n } }
 
-// MaxElapsed bounds the time one loop call may spend before it gives up with
-// [ErrConflict] rather than sleep past it.
+// MaxElapsed bounds the whole of one loop call, requests, read-backs and
+// waits included, like a deadline on its context: the loop gives up with
+// [ErrConflict] rather than start a wait that would pass it, and a request
+// it cuts off ends the call with context.DeadlineExceeded (joined with
+// [ErrOutcomeUnknown] when that request was a write that may land).
 func MaxElapsed(d time.Duration) UpdateOption { return func(u *updateConfig) { u.maxElapsed = d } }
 
-// BackoffBounds sets the default conflict backoff's bounds: the first wait is
-// drawn below initial, each later bound grows (scaled to the round-trip time
-// the loop observes) up to max.
+// BackoffBounds sets the default conflict backoff's bounds: the first bound
+// is initial (or two observed round trips, if more), each later bound grows
+// (scaled to the round-trip time the loop observes) up to max; each wait is
+// drawn from the current bound as the default backoff does (mean ¾ of it, at
+// most 1½ times it, never above max). max is at most [MaxBackoffBound].
 func BackoffBounds(initial, max time.Duration) UpdateOption {
 	return func(u *updateConfig) { u.initial, u.maxInterval = initial, max }
 }
@@ -435,8 +465,10 @@ func FreshRead() UpdateOption { return func(u *updateConfig) { u.noCache = true 
 // level this Client remembers for the resource from earlier calls; it grows
 // eightfold per conflict and rises with the writes seen landing meanwhile,
 // capped at 96 round trips and at max. Each wait has a floor of three round
-// trips (a writer that just lost does not run into the same writer's next
-// write) and is otherwise uniform, averaging three quarters of the bound.
+// trips, or half the bound when the bound is smaller (a writer that just
+// lost does not run into the same writer's next write), and is otherwise
+// uniform up to 1½ times the bound (never above max), averaging three
+// quarters of the bound.
 // Scaling to the RTT keeps writers on a slow link from retrying into each
 // other and writers on a fast one from waiting for nothing; the remembered
 // level spreads writers that keep colliding out at once, and decays by half

@@ -185,6 +185,18 @@ func (i *MapItem) Clone() *MapItem {
 	return &c
 }
 
+// DocumentMutator changes a Sync Document in an update loop: only Data may
+// change. The contract of [TaskMutator] applies. It is an alias, so a plain
+// func(*Document) error is one (and implementations of [SyncAPI] written
+// with the func type still satisfy it).
+type DocumentMutator = func(d *Document) error
+
+// ListItemMutator is [DocumentMutator] for a Sync List item.
+type ListItemMutator = func(i *ListItem) error
+
+// MapItemMutator is [DocumentMutator] for a Sync Map item.
+type MapItemMutator = func(i *MapItem) error
+
 // SyncWrite holds the fields of one Sync write: the data (replaced as a
 // whole; nil sends none) and optional time-to-live values. A TTL of 0 clears
 // the expiry; nil sends nothing. ItemTTL and CollectionTTL apply to List and
@@ -318,6 +330,7 @@ func (s SyncService) mapItemPath(m, key string) ([]string, error) {
 // syncRes bundles what differs between the three Sync resources.
 type syncRes[T any] struct {
 	kind  string
+	op    string // the update method's name, for an Observer
 	dec   func([]byte, string) (*T, error)
 	clone func(*T) *T
 	data  func(*T) *map[string]any
@@ -326,11 +339,11 @@ type syncRes[T any] struct {
 }
 
 var (
-	documentRes = syncRes[Document]{kind: "Document", dec: decodeDocument, clone: (*Document).Clone,
+	documentRes = syncRes[Document]{kind: "Document", op: "UpdateDocument", dec: decodeDocument, clone: (*Document).Clone,
 		data: func(d *Document) *map[string]any { return &d.Data }, etag: func(d *Document) *string { return &d.ETag }}
-	listItemRes = syncRes[ListItem]{kind: "ListItem", dec: decodeListItem, clone: (*ListItem).Clone, item: true,
+	listItemRes = syncRes[ListItem]{kind: "ListItem", op: "UpdateListItem", dec: decodeListItem, clone: (*ListItem).Clone, item: true,
 		data: func(i *ListItem) *map[string]any { return &i.Data }, etag: func(i *ListItem) *string { return &i.ETag }}
-	mapItemRes = syncRes[MapItem]{kind: "MapItem", dec: decodeMapItem, clone: (*MapItem).Clone, item: true,
+	mapItemRes = syncRes[MapItem]{kind: "MapItem", op: "UpdateMapItem", dec: decodeMapItem, clone: (*MapItem).Clone, item: true,
 		data: func(i *MapItem) *map[string]any { return &i.Data }, etag: func(i *MapItem) *string { return &i.ETag }}
 )
 
@@ -352,14 +365,14 @@ func syncCreate[T any](ctx context.Context, c *Client, r syncRes[T], path []stri
 	for k, v := range extra {
 		f[k] = v
 	}
-	return call(ctx, c, &request{method: http.MethodPost, product: productSync, path: path, form: f}, r.dec)
+	return createOnce(ctx, c, &request{method: http.MethodPost, product: productSync, path: path, form: f}, r.dec)
 }
 
 func syncWriteIf[T any](ctx context.Context, c *Client, r syncRes[T], path []string, err error, etag string, w SyncWrite) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkETag(etag); err != nil {
+	if err := checkIfMatch(etag); err != nil {
 		return nil, err
 	}
 	f, err := w.form(r.item)
@@ -374,7 +387,7 @@ func syncUpdate[T any](ctx context.Context, c *Client, r syncRes[T], path []stri
 		return nil, err
 	}
 	ops := newOps(c, productSync, path, r.dec, r.clone, diffData(r.kind, func(v *T) map[string]any { return *r.data(v) }), r.etag, r.data)
-	return runUpdate(ctx, c, ops, mutate, opts)
+	return runUpdate(ctx, c, ops.named(r.op, r.kind), mutate, opts)
 }
 
 func syncDelete(ctx context.Context, c *Client, path []string, err error, etag string, conditional bool) error {
@@ -382,7 +395,7 @@ func syncDelete(ctx context.Context, c *Client, path []string, err error, etag s
 		return err
 	}
 	if conditional {
-		if err := checkETag(etag); err != nil {
+		if err := checkIfMatch(etag); err != nil {
 			return err
 		}
 	}
@@ -469,7 +482,7 @@ func (s SyncService) ListDocuments(ctx context.Context, p *SyncListParams) iter.
 // Document's data.
 //
 // Twilio API docs: https://www.twilio.com/docs/sync/api/document-resource#update-a-document-resource
-func (s SyncService) UpdateDocument(ctx context.Context, doc string, mutate func(*Document) error, opts ...UpdateOption) (*Document, error) {
+func (s SyncService) UpdateDocument(ctx context.Context, doc string, mutate DocumentMutator, opts ...UpdateOption) (*Document, error) {
 	p, err := s.documentPath(doc)
 	return syncUpdate(ctx, s.c, documentRes, p, err, mutate, opts)
 }
@@ -511,7 +524,7 @@ func (s SyncService) ListListItems(ctx context.Context, list string, p *SyncList
 }
 
 // UpdateListItem runs the update loop on a Sync List item's data.
-func (s SyncService) UpdateListItem(ctx context.Context, list string, index int, mutate func(*ListItem) error, opts ...UpdateOption) (*ListItem, error) {
+func (s SyncService) UpdateListItem(ctx context.Context, list string, index int, mutate ListItemMutator, opts ...UpdateOption) (*ListItem, error) {
 	p, err := s.listItemPath(list, index)
 	return syncUpdate(ctx, s.c, listItemRes, p, err, mutate, opts)
 }
@@ -561,7 +574,7 @@ func (s SyncService) ListMapItems(ctx context.Context, m string, p *SyncListPara
 }
 
 // UpdateMapItem runs the update loop on a Sync Map item's data.
-func (s SyncService) UpdateMapItem(ctx context.Context, m, key string, mutate func(*MapItem) error, opts ...UpdateOption) (*MapItem, error) {
+func (s SyncService) UpdateMapItem(ctx context.Context, m, key string, mutate MapItemMutator, opts ...UpdateOption) (*MapItem, error) {
 	p, err := s.mapItemPath(m, key)
 	return syncUpdate(ctx, s.c, mapItemRes, p, err, mutate, opts)
 }
@@ -590,20 +603,20 @@ type SyncAPI interface {
 	FetchDocument(ctx context.Context, doc string) (*Document, error)
 	CreateDocument(ctx context.Context, uniqueName string, w SyncWrite) (*Document, error)
 	ListDocuments(ctx context.Context, p *SyncListParams) iter.Seq2[*Document, error]
-	UpdateDocument(ctx context.Context, doc string, mutate func(*Document) error, opts ...UpdateOption) (*Document, error)
+	UpdateDocument(ctx context.Context, doc string, mutate DocumentMutator, opts ...UpdateOption) (*Document, error)
 	UpdateDocumentIf(ctx context.Context, doc, etag string, w SyncWrite) (*Document, error)
 	DeleteDocument(ctx context.Context, doc string) error
 	FetchListItem(ctx context.Context, list string, index int) (*ListItem, error)
 	CreateListItem(ctx context.Context, list string, w SyncWrite) (*ListItem, error)
 	ListListItems(ctx context.Context, list string, p *SyncListParams) iter.Seq2[*ListItem, error]
-	UpdateListItem(ctx context.Context, list string, index int, mutate func(*ListItem) error, opts ...UpdateOption) (*ListItem, error)
+	UpdateListItem(ctx context.Context, list string, index int, mutate ListItemMutator, opts ...UpdateOption) (*ListItem, error)
 	UpdateListItemIf(ctx context.Context, list string, index int, etag string, w SyncWrite) (*ListItem, error)
 	DeleteListItem(ctx context.Context, list string, index int) error
 	DeleteListItemIf(ctx context.Context, list string, index int, etag string) error
 	FetchMapItem(ctx context.Context, m, key string) (*MapItem, error)
 	CreateMapItem(ctx context.Context, m, key string, w SyncWrite) (*MapItem, error)
 	ListMapItems(ctx context.Context, m string, p *SyncListParams) iter.Seq2[*MapItem, error]
-	UpdateMapItem(ctx context.Context, m, key string, mutate func(*MapItem) error, opts ...UpdateOption) (*MapItem, error)
+	UpdateMapItem(ctx context.Context, m, key string, mutate MapItemMutator, opts ...UpdateOption) (*MapItem, error)
 	UpdateMapItemIf(ctx context.Context, m, key, etag string, w SyncWrite) (*MapItem, error)
 	DeleteMapItem(ctx context.Context, m, key string) error
 	DeleteMapItemIf(ctx context.Context, m, key, etag string) error

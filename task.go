@@ -338,8 +338,8 @@ func (w Workspace) CreateTask(ctx context.Context, p TaskCreate) (*Task, error) 
 	if p.IgnoreCapacity != nil {
 		f.Set("IgnoreCapacity", strconv.FormatBool(*p.IgnoreCapacity))
 	}
-	return w.doTask(ctx, &request{method: http.MethodPost, product: productTaskRouter,
-		path: []string{"v1", "Workspaces", w.sid, "Tasks"}, form: f})
+	return createOnce(ctx, w.c, &request{method: http.MethodPost, product: productTaskRouter,
+		path: []string{"v1", "Workspaces", w.sid, "Tasks"}, form: f}, decodeTask)
 }
 
 // UpdateTaskIf sends one conditional write: it applies u only if the Task is
@@ -349,7 +349,7 @@ func (w Workspace) CreateTask(ctx context.Context, p TaskCreate) (*Task, error) 
 //
 // Twilio API docs: https://www.twilio.com/docs/taskrouter/api/task#update-a-task-resource
 func (w Workspace) UpdateTaskIf(ctx context.Context, sid, etag string, u TaskUpdate) (*Task, error) {
-	if err := checkETag(etag); err != nil {
+	if err := checkIfMatch(etag); err != nil {
 		return nil, err
 	}
 	f, err := u.form()
@@ -402,7 +402,7 @@ func (w Workspace) UpdateTask(ctx context.Context, sid string, mutate TaskMutato
 		return nil, err
 	}
 	ops := newOps(w.c, productTaskRouter, p, decodeTask, (*Task).Clone, diffTask, func(t *Task) *string { return &t.ETag }, func(t *Task) *map[string]any { return &t.Attributes })
-	return runUpdate(ctx, w.c, ops, mutate, opts)
+	return runUpdate(ctx, w.c, ops.named("UpdateTask", "Task"), mutate, opts)
 }
 
 // DeleteTask deletes a Task unconditionally.
@@ -415,7 +415,7 @@ func (w Workspace) DeleteTask(ctx context.Context, sid string) error {
 // DeleteTaskIf deletes a Task only if it is still at version etag; otherwise
 // it fails with an error matching [ErrPreconditionFailed].
 func (w Workspace) DeleteTaskIf(ctx context.Context, sid, etag string) error {
-	if err := checkETag(etag); err != nil {
+	if err := checkIfMatch(etag); err != nil {
 		return err
 	}
 	return w.deleteTask(ctx, sid, etag)

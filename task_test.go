@@ -345,18 +345,30 @@ func TestUpdateTaskAmbiguousThen412IsUnknown(t *testing.T) {
 	}
 }
 
+// A 2xx write whose body is unusable landed: the answer is the state it
+// produced (the version read plus the change), with the answer's ETag when
+// it has one, else none; never a second write, and no read-back (which could
+// show later writes no serial order puts in this call's answer).
 func TestUpdateTaskCommittedButBodyUnusable(t *testing.T) {
 	t.Parallel()
-	c, m := setup(t)
-	m.on("GET", taskURL, taskResp(200, `"0"`, `{}`, 0).Then(taskResp(200, `"1"`, `{"foo":"x"}`, 0)))
-	m.on("POST", taskURL, httpmock.NewStringResponder(200, "<html>not json</html>"))
-	var res ifmatch.OperationResult
-	task, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, setFoo("x"), ifmatch.ReportResult(&res))
-	if err != nil || task.ETag != `"1"` || res != ifmatch.Updated {
-		t.Fatalf("task %+v err %v res %q: a 2xx write landed; the loop must read back, not retry", task, err, res)
-	}
-	if got, want := m.seq(), []string{"GET", `POST "0"`, "GET"}; !slices.Equal(got, want) {
-		t.Fatalf("requests = %q, want %q", got, want)
+	for _, etag := range []string{`"1"`, ""} {
+		c, m := setup(t)
+		m.on("GET", taskURL, taskResp(200, `"0"`, `{}`, 0))
+		m.on("POST", taskURL, func(*http.Request) (*http.Response, error) {
+			r := httpmock.NewStringResponse(200, "<html>not json</html>")
+			if etag != "" {
+				r.Header.Set("ETag", etag)
+			}
+			return r, nil
+		})
+		var res ifmatch.OperationResult
+		task, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, setFoo("x"), ifmatch.ReportResult(&res))
+		if err != nil || task.ETag != etag || task.Attributes["foo"] != "x" || res != ifmatch.Updated {
+			t.Fatalf("task %+v err %v res %q: a 2xx write landed", task, err, res)
+		}
+		if got, want := m.seq(), []string{"GET", `POST "0"`}; !slices.Equal(got, want) {
+			t.Fatalf("requests = %q, want %q", got, want)
+		}
 	}
 }
 
@@ -621,6 +633,8 @@ func TestUpdateOptionsValidated(t *testing.T) {
 		"MaxAttempts(0)":       ifmatch.MaxAttempts(0),
 		"MaxElapsed(0)":        ifmatch.MaxElapsed(0),
 		"BackoffBounds(2s,1s)": ifmatch.BackoffBounds(2*time.Second, time.Second),
+		// #10 item 11: validated, then overflowed and panicked at the next conflict.
+		"BackoffBounds(1<<62,1<<62)": ifmatch.BackoffBounds(1<<62, 1<<62),
 	} {
 		_, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, setFoo("x"), opt)
 		if !errors.Is(err, ifmatch.ErrInvalidArgument) {
@@ -638,6 +652,16 @@ func TestUpdateOptionsValidated(t *testing.T) {
 	}
 	if _, err := ifmatch.NewClient(testAccount, "tok", ifmatch.WithTransportRetry(-1, 0, 0)); !errors.Is(err, ifmatch.ErrInvalidArgument) {
 		t.Errorf("invalid transport retry accepted: %v", err)
+	}
+	// #10 item 10: per-call options are refused as client defaults.
+	var r ifmatch.OperationResult
+	for name, opt := range map[string]ifmatch.UpdateOption{
+		"ReportResult":   ifmatch.ReportResult(&r),
+		"IdempotencyKey": ifmatch.IdempotencyKey("evt-1"),
+	} {
+		if _, err := ifmatch.NewClient(testAccount, "tok", ifmatch.WithUpdateDefaults(opt)); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+			t.Errorf("%s as a client default: err = %v", name, err)
+		}
 	}
 }
 
@@ -702,7 +726,7 @@ func TestUpdateTaskListensWhileAnotherWriterStreams(t *testing.T) {
 			[]string{"GET", `POST "0"`, "GET", "GET", `POST "3"`}, 2},
 		{"one write", `"1"`, []ifmatch.UpdateOption{ifmatch.Backoff(nil), ifmatch.BackoffBounds(time.Millisecond, 10*time.Millisecond)},
 			[]string{"GET", `POST "0"`, "GET", `POST "1"`}, 2},
-		{"custom backoff", `"3"`, nil,
+		{"custom backoff", `"3"`, []ifmatch.UpdateOption{ifmatch.Backoff(func() backoff.BackOff { return &backoff.ZeroBackOff{} })},
 			[]string{"GET", `POST "0"`, "GET", `POST "3"`}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,58 +5,99 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
-	"strings"
 
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
 )
 
 // This file holds the typed helpers: update loops for users who keep a
 // struct in Task or Worker attributes or in Sync data. Each decodes the JSON
-// object into a T, runs fn, and encodes T back over the object. Keys that T
-// does not know are preserved, so two services that each own part of the
-// attributes do not erase each other's fields.
+// object into a T, runs fn, and writes back only the keys whose values fn
+// changed:
+//
+//   - keys that T does not know are preserved, so two services that each own
+//     part of the attributes do not erase each other's fields;
+//   - keys T knows but fn left alone are not written either (not even as
+//     null or "" when the object lacked them), so a function that changes
+//     nothing writes nothing and the call reports [Unchanged];
+//   - numbers are decoded as json.Number into fields of type any,
+//     map[string]any or []any, so a 19-digit ID keeps its exact value, as in
+//     the untyped calls.
+//
+// The helpers take the interfaces ([TaskAPI], [WorkerAPI], [SyncAPI]), so code
+// using them can be tested with a stub or with the in-memory implementations
+// of package ifmatchtest.
 
-// UpdateTaskAttributes runs [Workspace.UpdateTask] with fn working on the
+// UpdateTaskAttributes runs [TaskAPI.UpdateTask] with fn working on the
 // Task's attributes decoded into a T (a struct with json tags). It returns
-// the updated Task and its attributes as a T.
-func UpdateTaskAttributes[T any](ctx context.Context, ws Workspace, sid string, fn func(*T) error, opts ...UpdateOption) (*T, *Task, error) {
+// the updated Task's attributes as a T, and the Task.
+func UpdateTaskAttributes[T any](ctx context.Context, api TaskAPI, sid string, fn func(*T) error, opts ...UpdateOption) (*T, *Task, error) {
 	return updateTyped(func(t *Task) *map[string]any { return &t.Attributes },
-		func(m func(*Task) error) (*Task, error) { return ws.UpdateTask(ctx, sid, m, opts...) }, fn)
+		func(m func(*Task) error) (*Task, error) { return api.UpdateTask(ctx, sid, m, opts...) }, fn)
+}
+
+// UpdateTaskWithAttributes runs [TaskAPI.UpdateTask] with fn getting both the
+// Task and its attributes decoded into an A, so that a change of a Task field
+// (Priority, AssignmentStatus…) and of the typed attributes goes out in one
+// write. Changes fn makes to a are written back as [UpdateTaskAttributes]
+// does, over whatever fn left in t.Attributes.
+func UpdateTaskWithAttributes[A any](ctx context.Context, api TaskAPI, sid string, fn func(t *Task, a *A) error, opts ...UpdateOption) (*Task, *A, error) {
+	a, t, err := updateTypedWith(func(t *Task) *map[string]any { return &t.Attributes },
+		func(m func(*Task) error) (*Task, error) { return api.UpdateTask(ctx, sid, m, opts...) }, fn)
+	return t, a, err
 }
 
 // UpdateWorkerAttributes is [UpdateTaskAttributes] for a Worker.
-func UpdateWorkerAttributes[T any](ctx context.Context, ws Workspace, sid string, fn func(*T) error, opts ...UpdateOption) (*T, *Worker, error) {
+func UpdateWorkerAttributes[T any](ctx context.Context, api WorkerAPI, sid string, fn func(*T) error, opts ...UpdateOption) (*T, *Worker, error) {
 	return updateTyped(func(w *Worker) *map[string]any { return &w.Attributes },
-		func(m func(*Worker) error) (*Worker, error) { return ws.UpdateWorker(ctx, sid, m, opts...) }, fn)
+		func(m func(*Worker) error) (*Worker, error) { return api.UpdateWorker(ctx, sid, m, opts...) }, fn)
+}
+
+// UpdateWorkerWithAttributes is [UpdateTaskWithAttributes] for a Worker: fn
+// may change the Worker's activity or name and its typed attributes in one
+// write.
+func UpdateWorkerWithAttributes[A any](ctx context.Context, api WorkerAPI, sid string, fn func(w *Worker, a *A) error, opts ...UpdateOption) (*Worker, *A, error) {
+	a, w, err := updateTypedWith(func(w *Worker) *map[string]any { return &w.Attributes },
+		func(m func(*Worker) error) (*Worker, error) { return api.UpdateWorker(ctx, sid, m, opts...) }, fn)
+	return w, a, err
 }
 
 // UpdateDocumentData is [UpdateTaskAttributes] for a Sync Document's data.
-func UpdateDocumentData[T any](ctx context.Context, s SyncService, doc string, fn func(*T) error, opts ...UpdateOption) (*T, *Document, error) {
+func UpdateDocumentData[T any](ctx context.Context, api SyncAPI, doc string, fn func(*T) error, opts ...UpdateOption) (*T, *Document, error) {
 	return updateTyped(func(d *Document) *map[string]any { return &d.Data },
-		func(m func(*Document) error) (*Document, error) { return s.UpdateDocument(ctx, doc, m, opts...) }, fn)
+		func(m func(*Document) error) (*Document, error) { return api.UpdateDocument(ctx, doc, m, opts...) }, fn)
 }
 
 // UpdateMapItemData is [UpdateTaskAttributes] for a Sync Map item's data.
-func UpdateMapItemData[T any](ctx context.Context, s SyncService, m, key string, fn func(*T) error, opts ...UpdateOption) (*T, *MapItem, error) {
+func UpdateMapItemData[T any](ctx context.Context, api SyncAPI, m, key string, fn func(*T) error, opts ...UpdateOption) (*T, *MapItem, error) {
 	return updateTyped(func(it *MapItem) *map[string]any { return &it.Data },
-		func(mu func(*MapItem) error) (*MapItem, error) { return s.UpdateMapItem(ctx, m, key, mu, opts...) }, fn)
+		func(mu func(*MapItem) error) (*MapItem, error) { return api.UpdateMapItem(ctx, m, key, mu, opts...) }, fn)
 }
 
 // UpdateListItemData is [UpdateTaskAttributes] for a Sync List item's data.
-func UpdateListItemData[T any](ctx context.Context, s SyncService, list string, index int, fn func(*T) error, opts ...UpdateOption) (*T, *ListItem, error) {
+func UpdateListItemData[T any](ctx context.Context, api SyncAPI, list string, index int, fn func(*T) error, opts ...UpdateOption) (*T, *ListItem, error) {
 	return updateTyped(func(it *ListItem) *map[string]any { return &it.Data },
 		func(m func(*ListItem) error) (*ListItem, error) {
-			return s.UpdateListItem(ctx, list, index, m, opts...)
+			return api.UpdateListItem(ctx, list, index, m, opts...)
 		}, fn)
 }
 
 // updateTyped runs an update loop (run) whose mutator decodes the resource's
 // JSON object (obj) into a T for fn, and returns the result decoded again.
 func updateTyped[T, R any](obj func(*R) *map[string]any, run func(func(*R) error) (*R, error), fn func(*T) error) (*T, *R, error) {
-	r, err := run(func(v *R) error {
-		_, err := mutateTyped(obj(v), fn)
-		return err
+	return updateTypedWith(obj, run, func(_ *R, v *T) error { return fn(v) })
+}
+
+// updateTypedWith is updateTyped for a function that also gets the resource.
+func updateTypedWith[T, R any](obj func(*R) *map[string]any, run func(func(*R) error) (*R, error), fn func(*R, *T) error) (*T, *R, error) {
+	r, err := run(func(res *R) error {
+		v, before, err := decodeTyped[T](*obj(res))
+		if err != nil {
+			return err
+		}
+		if err := fn(res, v); err != nil {
+			return err
+		}
+		return writeBackTyped(obj(res), v, before)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -68,6 +109,8 @@ func updateTyped[T, R any](obj func(*R) *map[string]any, run func(func(*R) error
 	return t, r, nil
 }
 
+// decodeInto decodes a JSON object into a new T, numbers in untyped fields
+// as json.Number.
 func decodeInto[T any](obj map[string]any) (*T, error) {
 	v := new(T)
 	if obj == nil {
@@ -78,75 +121,74 @@ func decodeInto[T any](obj map[string]any) (*T, error) {
 		return nil, fmt.Errorf("%w: encoding object: %v", ErrInvalidArgument, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return nil, fmt.Errorf("%w: decoding into %T: %v", ErrBadResponse, v, err)
 	}
 	return v, nil
 }
 
-// mutateTyped decodes *obj into a T, runs fn, and writes T's fields back over
-// *obj: keys T knows are replaced (or removed when T omits them); the rest
-// stay as they were.
-func mutateTyped[T any](obj *map[string]any, fn func(*T) error) (*T, error) {
-	v, err := decodeInto[T](*obj)
+// decodeTyped decodes obj into a T and returns it with its own encoding, the
+// baseline writeBackTyped compares with.
+func decodeTyped[T any](obj map[string]any) (*T, map[string]any, error) {
+	v, err := decodeInto[T](obj)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := fn(v); err != nil {
-		return nil, err
+	before, err := encodeObject(v)
+	if err != nil {
+		return nil, nil, err
 	}
+	return v, before, nil
+}
+
+// writeBackTyped writes over *obj the keys whose values differ between v's
+// encoding and before: a changed or new key is set, a key v no longer
+// encodes is removed, and every other key stays as it was.
+func writeBackTyped[T any](obj *map[string]any, v *T, before map[string]any) error {
+	after, err := encodeObject(v)
+	if err != nil {
+		return err
+	}
+	var out map[string]any
+	set := func(k string, val any, del bool) {
+		if out == nil {
+			out = jsonx.CloneMap(*obj)
+			if out == nil {
+				out = map[string]any{}
+			}
+		}
+		if del {
+			delete(out, k)
+		} else {
+			out[k] = val
+		}
+	}
+	for k, a := range after {
+		if b, ok := before[k]; !ok || !jsonx.Equal(a, b) {
+			set(k, a, false)
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			set(k, nil, true)
+		}
+	}
+	if out != nil {
+		*obj = out
+	}
+	return nil
+}
+
+// encodeObject encodes v as a JSON object decoded with exact numbers.
+func encodeObject(v any) (map[string]any, error) {
 	enc, err := jsonx.Encode(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encoding %T: %v", ErrInvalidArgument, v, err)
 	}
-	decoded, err := jsonx.DecodeObject(enc)
+	m, err := jsonx.DecodeObject(enc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %T does not encode to a JSON object", ErrInvalidArgument, v)
 	}
-	out := jsonx.CloneMap(*obj)
-	if out == nil {
-		out = map[string]any{}
-	}
-	for k := range jsonFieldNames(reflect.TypeOf(v).Elem()) {
-		delete(out, k)
-	}
-	for k, val := range decoded {
-		out[k] = val
-	}
-	*obj = out
-	return v, nil
-}
-
-// jsonFieldNames returns the JSON object keys a struct type encodes, with
-// embedded structs flattened; nil for non-struct types.
-func jsonFieldNames(t reflect.Type) map[string]bool {
-	names := map[string]bool{}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return names
-	}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" {
-			for k := range jsonFieldNames(f.Type) {
-				names[k] = true
-			}
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		names[name] = true
-	}
-	return names
+	return m, nil
 }

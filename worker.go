@@ -203,7 +203,7 @@ func (w Workspace) CreateWorker(ctx context.Context, p WorkerCreate) (*Worker, e
 	if err != nil {
 		return nil, err
 	}
-	return call(ctx, w.c, &request{method: http.MethodPost, product: productTaskRouter,
+	return createOnce(ctx, w.c, &request{method: http.MethodPost, product: productTaskRouter,
 		path: []string{"v1", "Workspaces", w.sid, "Workers"}, form: f}, decodeWorker)
 }
 
@@ -277,13 +277,13 @@ func (w Workspace) UpdateWorker(ctx context.Context, sid string, mutate WorkerMu
 		return nil, err
 	}
 	ops := newOps(w.c, productTaskRouter, p, decodeWorker, (*Worker).Clone, diffWorker, func(wk *Worker) *string { return &wk.ETag }, func(wk *Worker) *map[string]any { return &wk.Attributes })
-	return runUpdate(ctx, w.c, ops, mutate, opts)
+	return runUpdate(ctx, w.c, ops.named("UpdateWorker", "Worker"), mutate, opts)
 }
 
 // UpdateWorkerIf sends one conditional Worker write: it lands only if the
 // Worker is still at version etag ([ErrPreconditionFailed] otherwise).
 func (w Workspace) UpdateWorkerIf(ctx context.Context, sid, etag string, u WorkerUpdate) (*Worker, error) {
-	if err := checkETag(etag); err != nil {
+	if err := checkIfMatch(etag); err != nil {
 		return nil, err
 	}
 	return w.writeWorker(ctx, sid, etag, u)
@@ -318,7 +318,7 @@ func (w Workspace) DeleteWorker(ctx context.Context, sid string) error {
 
 // DeleteWorkerIf deletes a Worker only if it is still at version etag.
 func (w Workspace) DeleteWorkerIf(ctx context.Context, sid, etag string) error {
-	if err := checkETag(etag); err != nil {
+	if err := checkIfMatch(etag); err != nil {
 		return err
 	}
 	p, err := w.workerPath(sid)

@@ -1,16 +1,16 @@
 // Package ifmatchtest is the test kit of ifmatch: an in-memory Twilio
-// TaskRouter (Tasks) that keeps versions and ETags as Twilio does, answers 412
-// to a stale If-Match, and injects faults on demand. Use it three ways:
+// (TaskRouter Tasks, Workers and reservations; Sync Documents, Lists and
+// Maps) that keeps versions and ETags as Twilio does, answers 412 to a stale
+// If-Match, and injects faults on demand. Use it three ways:
 //
 //   - [NewServer]: a real HTTP server on loopback (httptest), for tests and
 //     for programs such as the contention demo;
 //   - [Fake.MockClient]: the same fake behind an httpmock transport, with no
 //     listener, placed under the client's retry layer;
-//   - in your own unit tests, through the [ifmatch.TaskAPI] interface, with a
-//     hand-written stub where a fake server is more than you need.
-//
-// Besides Tasks it keeps Workers, reservations and Sync Documents, List Items
-// and Map Items, all versioned the same way.
+//   - [NewMemoryWorkspace] and [NewMemorySync]: in-memory implementations of
+//     [ifmatch.TaskAPI], [ifmatch.WorkerAPI] and [ifmatch.SyncAPI], no HTTP
+//     at all, for unit tests of code that depends on those interfaces. They
+//     keep the Client's contract (checked by the same contract tests).
 //
 // # Faults
 //
@@ -267,8 +267,9 @@ type taskRec struct {
 }
 
 // AddTask seeds a Task with attributes (nil: {}) in workspace ws and returns
-// its SID. Its version (ETag) starts at 0.
-func (f *Fake) AddTask(ws string, attributes map[string]any) string {
+// its SID. Its version (ETag) starts at 0. opts set other fields, for example
+// TaskPriority(5) or TaskStatus(ifmatch.TaskAssigned).
+func (f *Fake) AddTask(ws string, attributes map[string]any, opts ...TaskOption) string {
 	if attributes == nil {
 		attributes = map[string]any{}
 	}
@@ -281,6 +282,11 @@ func (f *Fake) AddTask(ws string, attributes map[string]any) string {
 	f.workspaces[ws] = true
 	rec := f.newTask(ws)
 	rec.attributes = s
+	var seed TaskSeed
+	for _, o := range opts {
+		o(&seed)
+	}
+	seed.applyToRec(rec)
 	return rec.sid
 }
 

@@ -432,7 +432,7 @@ func TestMockClientWorkersAndSync(t *testing.T) {
 	if _, err := c.SyncService(svc).UpdateMapItemIf(ctxT(t), "m", "k", `"9"`, ifmatch.SyncWrite{Data: map[string]any{}}); !errors.Is(err, ifmatch.ErrPreconditionFailed) {
 		t.Fatalf("stale map item write: %v", err)
 	}
-	if d, rev, _ := f.SyncData(svc, "Documents", "", doc); d["v"] != json.Number("2") || rev != 1 {
+	if d, rev, _ := f.DocumentData(svc, doc); d["v"] != json.Number("2") || rev != 1 {
 		t.Errorf("document %v rev %d", d, rev)
 	}
 	if a, _, _ := f.WorkerAttributes(ws, wk); len(a["skills"].([]any)) != 1 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -56,31 +55,6 @@ func (c oracleCell) name() string {
 		clients = "shared"
 	}
 	return c.style.String() + "/" + clients + "/" + string(c.mode)
-}
-
-// engineIssue10 names the item of issue #10 that explains a violation the
-// current engine is known to commit, or "" for any other violation. A cell
-// whose violations are all known still runs and logs every one (run with
-// -v), then skips instead of failing; any other violation fails it. Set
-// IFMATCH_ORACLE_STRICT=1 to fail on known ones too. Delete this function's
-// cases as the engine is fixed.
-func engineIssue10(c oracleCell, v oracleViolation) string {
-	if os.Getenv("IFMATCH_ORACLE_STRICT") != "" {
-		return ""
-	}
-	switch {
-	case strings.HasPrefix(v.class, "error deadline"), strings.HasPrefix(v.class, "error canceled"):
-		return "item 1 (context ends after a write that may land: bare context error)"
-	case strings.HasPrefix(v.class, "error no-etag"):
-		return "item 3 (read-back without a strong ETag after an ambiguous write: ErrNoETag while the write lands)"
-	case c.mode == modeMarkers && strings.HasPrefix(v.class, "error api-5"):
-		return "item 2 (markers, ambiguous write on the last attempt: bare 5xx)"
-	case strings.HasPrefix(v.class, "error "):
-		return "item 1 (another exit after a write that may land: bare API error)"
-	case c.style == ifmatchtest.DecimalETags && c.mode == modeMarkers && strings.Contains(v.class, "applied 2"):
-		return "item 4 (markers compare opaque decimal ETags as numbers: double application)"
-	}
-	return ""
 }
 
 // oracleFaults is the full fault mix: before-commit errors, after-commit
@@ -211,14 +185,6 @@ func runOracleCell(t *testing.T, c oracleCell, dur time.Duration) {
 			continue
 		}
 		b.WriteString(v.String())
-	}
-	items := map[string]int{}
-	for _, v := range violations {
-		items[engineIssue10(c, v)]++
-	}
-	if items[""] == 0 {
-		t.Log(b.String())
-		t.Skipf("engine issue #10: known violations only: %v", items)
 	}
 	t.Error(b.String())
 }

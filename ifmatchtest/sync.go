@@ -90,6 +90,10 @@ func (o *syncObj) storeKey() string { return o.svc + "/" + o.kind + "/" + o.cont
 // SyncData returns the data and revision of a Sync object: kind is
 // "Documents" (id: SID or unique name), "Lists" (container: List SID or
 // name, id: index) or "Maps" (container: Map SID or name, id: key).
+//
+// Deprecated: use [Fake.DocumentData], [Fake.ListItemData] or
+// [Fake.MapItemData], which name the kind and take typed arguments (or
+// [SyncKind] constants, whose values are these strings).
 func (f *Fake) SyncData(svc, kind, container, id string) (data map[string]any, revision int, ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -10,6 +10,11 @@
 //
 //	go run ./examples/contention
 //	go run ./examples/contention -writers 64 -k 4 -latency 2ms -faults 0.1
+//	go run ./examples/contention -metrics   # then the metric totals of each UpdateTask run
+//
+// -metrics counts with a small ifmatch.Observer of its own (metrics.go), under
+// the names the otelifmatch module exports: this example is in the root
+// module, which does not depend on OpenTelemetry.
 package main
 
 import (
@@ -49,6 +54,7 @@ func main() {
 	faults := flag.Float64("faults", 0, "fraction of requests hit by an injected fault (0-0.5): 502/503/429 before commit, connection dropped after commit")
 	seed := flag.Uint64("seed", 1, "seed of the fault injection")
 	markers := flag.Bool("markers", true, "UpdateTask with commit markers, so that even under faults every increment's outcome is known")
+	showMetrics := flag.Bool("metrics", false, "after the table, print the metric totals of each UpdateTask run (conflicts, attempts histogram…), as otelifmatch would export them")
 	flag.Parse()
 	if *writers < 1 || *k < 1 || *faults < 0 || *faults > 0.5 || *latency < 0 {
 		fmt.Fprintln(os.Stderr, "contention: need -writers >= 1, -k >= 1, 0 <= -faults <= 0.5, -latency >= 0")
@@ -58,6 +64,7 @@ func main() {
 		*writers, *k, *latency, *faults*100)
 
 	var results []result
+	var all []*metrics
 	for _, mode := range []string{"naive (last write wins)", "UpdateTask, separate clients", "UpdateTask, shared client"} {
 		srv := ifmatchtest.NewServer(ifmatchtest.WithLatency(*latency), ifmatchtest.WithSeed(*seed))
 		if *faults > 0 {
@@ -66,11 +73,20 @@ func main() {
 				srv.Inject(ifmatchtest.Fault{Kind: kind, Rate: each, RetryAfter: 0})
 			}
 		}
-		results = append(results, run(srv, mode, *writers, *k, *markers))
+		m := newMetrics()
+		results = append(results, run(srv, mode, *writers, *k, *markers, m))
 		srv.Close()
+		if !strings.HasPrefix(mode, "naive") {
+			all = append(all, m)
+		}
 	}
 	fmt.Fprint(os.Stderr, "\r\033[K")
 	print(results)
+	if *showMetrics {
+		for i, m := range all {
+			m.print(os.Stdout, results[i+1].name)
+		}
+	}
 
 	bad := false
 	for _, r := range results[1:] {
@@ -88,7 +104,7 @@ func main() {
 		max(naive.ok-naive.final, 0), naive.ok)
 }
 
-func run(srv *ifmatchtest.Server, mode string, w, k int, markers bool) result {
+func run(srv *ifmatchtest.Server, mode string, w, k int, markers bool, m *metrics) result {
 	var opts []ifmatch.UpdateOption
 	if markers {
 		opts = append(opts, ifmatch.CommitMarkers(""))
@@ -96,7 +112,7 @@ func run(srv *ifmatchtest.Server, mode string, w, k int, markers bool) result {
 	ws := srv.AddWorkspace()
 	sid := srv.AddTask(ws, map[string]any{"counter": 0})
 	r := result{name: mode, expected: w * k}
-	shared := srv.Client()
+	shared := srv.Client(ifmatch.WithObserver(m))
 	var mu sync.Mutex
 	var done atomic.Int64
 	stop := make(chan struct{})
@@ -121,7 +137,7 @@ func run(srv *ifmatchtest.Server, mode string, w, k int, markers bool) result {
 			defer wg.Done()
 			c := shared
 			if !strings.HasSuffix(mode, "shared client") {
-				c = srv.Client()
+				c = srv.Client(ifmatch.WithObserver(m))
 			}
 			task := c.Workspace(ws)
 			for j := 0; j < k; j++ {

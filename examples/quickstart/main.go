@@ -1,10 +1,13 @@
-// Command quickstart walks through ifmatch: create a Task, fetch it, make one
-// conditional update, run the update loop, and read the errors.
+// Command quickstart walks through ifmatch: create a Task, make one
+// conditional update, run the update loop, apply an event exactly once with
+// an idempotency key, merge a patch into the attributes, update a Worker's
+// typed attributes and a Sync Document, and read the errors.
 //
 // It runs on the embedded fake Twilio by default. To run it against real
 // Twilio, set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and
 // TWILIO_API_SECRET) and pass -live -workspace WS...: it creates one Task
-// there and deletes it at the end.
+// and one Worker there and deletes them at the end; with -sync IS... it also
+// creates a Sync Document there and deletes it.
 //
 //	go run ./examples/quickstart
 //	go run ./examples/quickstart -live -workspace WSxxxxxxxx
@@ -12,6 +15,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +29,7 @@ import (
 func main() {
 	live := flag.Bool("live", false, "use real Twilio (credentials from TWILIO_* environment variables)")
 	wsSID := flag.String("workspace", "", "TaskRouter workspace SID (with -live)")
+	svcSID := flag.String("sync", "", "Sync service SID (with -live; without it the Sync step is skipped)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -43,6 +48,7 @@ func main() {
 		defer srv.Close()
 		client = srv.Client()
 		*wsSID = srv.AddWorkspace()
+		*svcSID = srv.AddSyncService()
 		fmt.Println("running on the embedded fake Twilio at", srv.URL)
 	}
 	ws := client.Workspace(*wsSID)
@@ -91,9 +97,68 @@ func main() {
 	}
 	fmt.Printf("again: task %s\n", result)
 
-	// 6. Errors are typed.
+	// 6. Exactly once per event: a redelivered event (same key) is not
+	// applied again, even though the mutation is an increment.
+	for delivery := 1; delivery <= 2; delivery++ {
+		task, err = ws.UpdateTask(ctx, task.SID, func(t *ifmatch.Task) error {
+			num, _ := t.Attributes["escalations"].(json.Number) // absent at first
+			n, _ := num.Int64()
+			t.Attributes["escalations"] = n + 1
+			return nil
+		}, ifmatch.IdempotencyKey("EV-escalate-1"), ifmatch.ReportResult(&result))
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("event delivery %d: %s, escalations=%v\n", delivery, result, task.Attributes["escalations"])
+	}
+
+	// 7. A merge patch (RFC 7386): nil deletes, objects merge.
+	task, err = ifmatch.MergeTaskAttributes(ctx, ws, task.SID, map[string]any{"city": nil, "customer": map[string]any{"tier": "gold"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("merged: city=%v customer=%v\n", task.Attributes["city"], task.Attributes["customer"])
+
+	// 8. A Worker's attributes as a struct, and its name, in one write.
+	type skills struct {
+		Languages []string `json:"languages"`
+	}
+	worker, err := ws.CreateWorker(ctx, ifmatch.WorkerCreate{FriendlyName: "quickstart-" + task.SID[2:10]})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ws.DeleteWorker(context.WithoutCancel(ctx), worker.SID)
+	worker, sk, err := ifmatch.UpdateWorkerWithAttributes(ctx, ws, worker.SID, func(w *ifmatch.Worker, s *skills) error {
+		w.FriendlyName += "-fr"
+		s.Languages = append(s.Languages, "fr")
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("worker %s speaks %v\n", worker.FriendlyName, sk.Languages)
+
+	// 9. Sync: the same loop on a Document's data.
+	if *svcSID != "" {
+		svc := client.SyncService(*svcSID)
+		doc, err := svc.CreateDocument(ctx, "", ifmatch.SyncWrite{Data: map[string]any{"visits": 0}})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer svc.DeleteDocument(context.WithoutCancel(ctx), doc.SID)
+		doc, err = svc.UpdateDocument(ctx, doc.SID, func(d *ifmatch.Document) error {
+			d.Data["visits"] = 1
+			return nil
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("document %s: visits=%v, revision %s\n", doc.SID, doc.Data["visits"], doc.Revision)
+	}
+
+	// 10. Errors are typed, and map to a service's HTTP answers.
 	_, err = ws.FetchTask(ctx, "WT00000000000000000000000000000000")
-	fmt.Println("missing task is ErrNotFound:", errors.Is(err, ifmatch.ErrNotFound))
+	fmt.Println("missing task is ErrNotFound:", errors.Is(err, ifmatch.ErrNotFound), "answer with", ifmatch.HTTPStatus(err))
 	_, err = ws.FetchTask(ctx, "../../etc/passwd")
 	fmt.Println("hostile SID is refused before any request:", errors.Is(err, ifmatch.ErrInvalidArgument))
 }

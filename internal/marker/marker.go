@@ -50,11 +50,12 @@ const (
 func Next(v any) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	_, hi, _ := bounds(v)
+	hi, _ := bounds(v)
 	return strconv.FormatUint(hi+1, 10) + "." + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// Append returns the history v plus tok, keeping only the last max tokens.
+// Append returns the history v (decoded JSON: a list of strings) plus tok,
+// keeping only the last max entries. Idempotency keys use it too.
 func Append(v any, tok string, max int) []any {
 	var out []any
 	if list, ok := v.([]any); ok {
@@ -69,6 +70,28 @@ func Append(v any, tok string, max int) []any {
 		out = out[len(out)-max:]
 	}
 	return out
+}
+
+// Top returns the newest token of the history v, "" when it has none.
+func Top(v any) string {
+	list, _ := v.([]any)
+	for i := len(list) - 1; i >= 0; i-- {
+		if s, _ := list[i].(string); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// Has reports whether the history v holds tok ("" is never held).
+func Has(v any, tok string) bool {
+	list, _ := v.([]any)
+	for _, e := range list {
+		if s, _ := e.(string); s == tok && tok != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Check tells what the history v says about tok.
@@ -91,30 +114,22 @@ func Check(v any, tok string) Verdict {
 	if taken {
 		return Superseded
 	}
-	if _, hi, any := bounds(v); !any || hi < seq {
+	if hi, any := bounds(v); !any || hi < seq {
 		return Absent
 	}
 	return Unknown
 }
 
-// bounds returns the lowest and highest seq in the history v.
-func bounds(v any) (lo, hi uint64, found bool) {
+// bounds returns the highest seq in the history v.
+func bounds(v any) (hi uint64, found bool) {
 	list, _ := v.([]any)
 	for _, e := range list {
 		s, _ := e.(string)
-		n, ok := seqOf(s)
-		if !ok {
-			continue
+		if n, ok := seqOf(s); ok {
+			hi, found = max(hi, n), true
 		}
-		if !found || n < lo {
-			lo = n
-		}
-		if n > hi {
-			hi = n
-		}
-		found = true
 	}
-	return lo, hi, found
+	return hi, found
 }
 
 func seqOf(tok string) (uint64, bool) {

@@ -1,0 +1,62 @@
+package ifmatch_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/ifmatch-go/ifmatch"
+)
+
+func TestHTTPStatus(t *testing.T) {
+	t.Parallel()
+	api := func(status int) error { return &ifmatch.APIError{Status: status} }
+	conflict := &ifmatch.ConflictError{Attempts: 3, Last: api(412)}
+	mine := errors.New("already escalated")
+	for _, c := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, 200},
+		{"deadline joined with a 412", errors.Join(context.DeadlineExceeded, api(412)), 504},
+		{"deadline joined with a conflict", errors.Join(context.DeadlineExceeded, conflict), 504},
+		{"canceled", errors.Join(context.Canceled, api(503)), 503},
+		{"mutator", fmt.Errorf("%w: %w", ifmatch.ErrMutatorAborted, mine), 422},
+		{"mutator wrapping a 404 of its own", fmt.Errorf("%w: %w", ifmatch.ErrMutatorAborted, api(404)), 422},
+		{"outcome unknown", &ifmatch.OutcomeUnknownError{ETag: `"1"`, Cause: api(502)}, 502},
+		{"conflict (also a 412)", conflict, 503},
+		{"invalid argument", fmt.Errorf("%w: bad SID", ifmatch.ErrInvalidArgument), 400},
+		{"404", api(404), 404},
+		{"412 of a single write", api(412), 412},
+		{"409", api(409), 409},
+		{"429", api(429), 503},
+		{"401", api(401), 502},
+		{"403", api(403), 502},
+		{"500", api(500), 502},
+		{"400 from Twilio", api(400), 502},
+		{"bad response", fmt.Errorf("x: %w", ifmatch.ErrBadResponse), 502},
+		{"no etag", ifmatch.ErrNoETag, 502},
+		{"other", io.ErrUnexpectedEOF, 500},
+	} {
+		if got := ifmatch.HTTPStatus(c.err); got != c.want {
+			t.Errorf("%s: HTTPStatus = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// A taken unique name is ErrAlreadyExists (HTTP 409, Sync code 54301).
+func TestErrAlreadyExists(t *testing.T) {
+	t.Parallel()
+	srv := fakeServer(t)
+	svcSID := srv.AddSyncService()
+	srv.AddDocument(svcSID, "cfg", nil)
+	_, err := srv.Client().SyncService(svcSID).CreateDocument(ctxT(t), "cfg", ifmatch.SyncWrite{})
+	var ae *ifmatch.APIError
+	if !errors.Is(err, ifmatch.ErrAlreadyExists) || !errors.As(err, &ae) || ae.Code != 54301 ||
+		errors.Is(err, ifmatch.ErrConflict) || ifmatch.HTTPStatus(err) != 409 {
+		t.Errorf("duplicate unique name: %v", err)
+	}
+}

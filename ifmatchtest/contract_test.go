@@ -1,0 +1,431 @@
+package ifmatchtest_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/ifmatch-go/ifmatch"
+	"github.com/ifmatch-go/ifmatch/ifmatchtest"
+)
+
+// contractEnv is one implementation of TaskAPI, WorkerAPI and SyncAPI, with
+// the seeding and inspection the contract tests need.
+type contractEnv struct {
+	tasks          ifmatch.TaskAPI
+	workers        ifmatch.WorkerAPI
+	sync           ifmatch.SyncAPI
+	addTask        func(attrs map[string]any, opts ...ifmatchtest.TaskOption) string
+	addWorker      func(name string, attrs map[string]any) string
+	addReservation func(task, worker string) string
+	addDocument    func(name string, data map[string]any) string
+	addListItem    func(list string, data map[string]any) int // creates the list
+	addMapItem     func(m, key string, data map[string]any)   // creates the map
+	setTaskAttrs   func(sid string, attrs map[string]any)
+	writes         func() int // writes that reached the store, or at least were sent
+}
+
+// contractEnvs are the implementations under contract: the real Client
+// against the fake server, and the in-memory ones.
+var contractEnvs = map[string]func(t *testing.T) *contractEnv{
+	"client+fake server": func(t *testing.T) *contractEnv {
+		srv := newServer(t)
+		ws, svc := srv.AddWorkspace(), srv.AddSyncService()
+		c := srv.Client()
+		lists, maps := map[string]bool{}, map[string]bool{}
+		return &contractEnv{
+			tasks: c.Workspace(ws), workers: c.Workspace(ws), sync: c.SyncService(svc),
+			addTask:        func(a map[string]any, o ...ifmatchtest.TaskOption) string { return srv.AddTask(ws, a, o...) },
+			addWorker:      func(n string, a map[string]any) string { return srv.AddWorker(ws, n, a) },
+			addReservation: func(task, worker string) string { return srv.AddReservation(ws, task, worker) },
+			addDocument:    func(n string, d map[string]any) string { return srv.AddDocument(svc, n, d) },
+			addListItem: func(l string, d map[string]any) int {
+				if !lists[l] {
+					srv.AddSyncList(svc, l)
+					lists[l] = true
+				}
+				return srv.AddListItem(svc, l, d)
+			},
+			addMapItem: func(m, k string, d map[string]any) {
+				if !maps[m] {
+					srv.AddSyncMap(svc, m)
+					maps[m] = true
+				}
+				srv.AddMapItem(svc, m, k, d)
+			},
+			setTaskAttrs: func(sid string, a map[string]any) { srv.SetTaskAttributes(ws, sid, a) },
+			writes:       func() int { return srv.Count(http.MethodPost) + srv.Count(http.MethodDelete) },
+		}
+	},
+	"in-memory": func(t *testing.T) *contractEnv {
+		ws, s := ifmatchtest.NewMemoryWorkspace(), ifmatchtest.NewMemorySync()
+		return &contractEnv{
+			tasks: ws, workers: ws, sync: s,
+			addTask: ws.AddTask, addWorker: ws.AddWorker, addReservation: ws.AddReservation,
+			addDocument: s.AddDocument, addListItem: s.AddListItem, addMapItem: s.AddMapItem,
+			setTaskAttrs: func(sid string, a map[string]any) { ws.SetTaskAttributes(sid, a) },
+			writes:       func() int { return ws.Writes() + s.Writes() },
+		}
+	},
+}
+
+const big = json.Number("1234567890123456789012")
+
+var noWait = ifmatch.Backoff(func() backoff.BackOff { return &backoff.ZeroBackOff{} })
+
+// contractCases is the shared contract of ifmatch's TaskAPI, WorkerAPI and
+// SyncAPI: every case runs against every implementation.
+var contractCases = []struct {
+	name string
+	run  func(t *testing.T, e *contractEnv)
+}{
+	{"fetch hands out deep copies with exact numbers", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(map[string]any{"id": big, "nested": map[string]any{"a": 1}})
+		t1, err := e.tasks.FetchTask(ctxT(t), sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if t1.Attributes["id"] != big || t1.ETag != `"0"` {
+			t.Fatalf("fetched %v %s", t1.Attributes, t1.ETag)
+		}
+		t1.Attributes["nested"].(map[string]any)["a"] = 2
+		t2, _ := e.tasks.FetchTask(ctxT(t), sid)
+		if t2.Attributes["nested"].(map[string]any)["a"] != json.Number("1") {
+			t.Errorf("a change to a fetched Task leaked into the store: %v", t2.Attributes)
+		}
+	}},
+	{"update: Updated, new ETag, exact numbers, mutator gets a copy", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(map[string]any{"id": big, "n": 1}, ifmatchtest.TaskPriority(3))
+		var kept *ifmatch.Task
+		var res ifmatch.OperationResult
+		var attempts []ifmatch.AttemptInfo
+		task, err := e.tasks.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error {
+			kept = t
+			t.Attributes["n"] = 2
+			t.Priority++
+			return nil
+		}, ifmatch.ReportResult(&res), ifmatch.OnAttempt(func(a ifmatch.AttemptInfo) { attempts = append(attempts, a) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res != ifmatch.Updated || task.ETag != `"1"` || task.Priority != 4 || task.Attributes["n"] != json.Number("2") ||
+			task.Attributes["id"] != big {
+			t.Errorf("%q %s %d %v", res, task.ETag, task.Priority, task.Attributes)
+		}
+		if len(attempts) != 1 || attempts[0].Status != 200 || attempts[0].ETag != `"0"` {
+			t.Errorf("OnAttempt saw %+v", attempts)
+		}
+		kept.Attributes["n"] = 99
+		if t2, _ := e.tasks.FetchTask(ctxT(t), sid); t2.Attributes["n"] != json.Number("2") {
+			t.Errorf("the mutator's Task is shared with the store: %v", t2.Attributes)
+		}
+	}},
+	{"a mutator that changes nothing writes nothing", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(map[string]any{"n": 1})
+		before := e.writes()
+		var res ifmatch.OperationResult
+		task, err := e.tasks.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error {
+			t.Attributes["n"] = 1 // the same value
+			return nil
+		}, ifmatch.ReportResult(&res))
+		if err != nil || res != ifmatch.Unchanged || task.ETag != `"0"` || e.writes() != before {
+			t.Errorf("%q %v %v, %d writes", res, task, err, e.writes()-before)
+		}
+	}},
+	{"mutator errors are wrapped, nothing written", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(nil)
+		before := e.writes()
+		mine := errors.New("not allowed")
+		_, err := e.tasks.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error { t.Priority = 9; return mine })
+		if !errors.Is(err, ifmatch.ErrMutatorAborted) || !errors.Is(err, mine) || e.writes() != before {
+			t.Errorf("%v, %d writes", err, e.writes()-before)
+		}
+	}},
+	{"read-only fields are refused", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(nil)
+		_, err := e.tasks.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error { t.WorkflowSID = "WW" + sid[2:]; return nil })
+		if !errors.Is(err, ifmatch.ErrInvalidArgument) {
+			t.Errorf("%v", err)
+		}
+	}},
+	{"not found and malformed SIDs", func(t *testing.T, e *contractEnv) {
+		missing := "WT" + "0123456789abcdef0123456789abcdef"
+		if _, err := e.tasks.FetchTask(ctxT(t), missing); !errors.Is(err, ifmatch.ErrNotFound) {
+			t.Errorf("fetch: %v", err)
+		}
+		if _, err := e.tasks.UpdateTask(ctxT(t), missing, func(*ifmatch.Task) error { return nil }); !errors.Is(err, ifmatch.ErrNotFound) {
+			t.Errorf("update: %v", err)
+		}
+		if _, err := e.workers.FetchWorker(ctxT(t), "WK0123456789abcdef0123456789abcdef"); !errors.Is(err, ifmatch.ErrNotFound) {
+			t.Errorf("worker: %v", err)
+		}
+		if _, err := e.sync.FetchDocument(ctxT(t), "nope"); !errors.Is(err, ifmatch.ErrNotFound) {
+			t.Errorf("document: %v", err)
+		}
+		if _, err := e.tasks.FetchTask(ctxT(t), "../WT"); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+			t.Errorf("malformed: %v", err)
+		}
+		if err := e.tasks.DeleteTask(ctxT(t), missing); !errors.Is(err, ifmatch.ErrNotFound) {
+			t.Errorf("delete: %v", err)
+		}
+		if ifmatch.HTTPStatus(func() error { _, err := e.tasks.FetchTask(ctxT(t), missing); return err }()) != 404 {
+			t.Error("HTTPStatus of a missing Task is not 404")
+		}
+	}},
+	{"one conditional write: stale ETag is a 412, not a conflict", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(nil)
+		p := 7
+		task, err := e.tasks.UpdateTaskIf(ctxT(t), sid, `"0"`, ifmatch.TaskUpdate{Priority: &p})
+		if err != nil || task.Priority != 7 || task.ETag != `"1"` {
+			t.Fatalf("%v %v", task, err)
+		}
+		_, err = e.tasks.UpdateTaskIf(ctxT(t), sid, `"0"`, ifmatch.TaskUpdate{Priority: &p})
+		if !errors.Is(err, ifmatch.ErrPreconditionFailed) || errors.Is(err, ifmatch.ErrConflict) {
+			t.Errorf("stale: %v", err)
+		}
+		if _, err := e.tasks.UpdateTaskIf(ctxT(t), sid, `"1"`, ifmatch.TaskUpdate{}); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+			t.Errorf("empty update: %v", err)
+		}
+		if _, err := e.tasks.UpdateTaskIf(ctxT(t), sid, "", ifmatch.TaskUpdate{Priority: &p}); !errors.Is(err, ifmatch.ErrNoETag) {
+			t.Errorf("no ETag: %v", err)
+		}
+		if err := e.tasks.DeleteTaskIf(ctxT(t), sid, `"0"`); !errors.Is(err, ifmatch.ErrPreconditionFailed) {
+			t.Errorf("stale delete: %v", err)
+		}
+		if err := e.tasks.DeleteTaskIf(ctxT(t), sid, `"1"`); err != nil {
+			t.Errorf("delete: %v", err)
+		}
+		if _, err := e.tasks.FetchTask(ctxT(t), sid); !errors.Is(err, ifmatch.ErrNotFound) {
+			t.Errorf("deleted: %v", err)
+		}
+	}},
+	{"the loop gives up with ErrConflict after MaxAttempts", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(nil)
+		n := 0
+		_, err := e.tasks.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error {
+			n++
+			e.setTaskAttrs(sid, map[string]any{"other": n}) // another writer always wins
+			t.Priority = 1
+			return nil
+		}, ifmatch.MaxAttempts(3), noWait)
+		var ce *ifmatch.ConflictError
+		if !errors.Is(err, ifmatch.ErrConflict) || !errors.As(err, &ce) || ce.Attempts != 3 ||
+			!errors.Is(err, ifmatch.ErrPreconditionFailed) {
+			t.Errorf("%v", err)
+		}
+	}},
+	{"a conflict is retried with the mutator on the new version", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(map[string]any{"n": 0})
+		first := true
+		task, err := e.tasks.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error {
+			if first {
+				first = false
+				e.setTaskAttrs(sid, map[string]any{"n": 10})
+			}
+			n, _ := t.Attributes["n"].(json.Number).Int64()
+			t.Attributes["n"] = n + 1
+			return nil
+		}, noWait)
+		if err != nil || task.Attributes["n"] != json.Number("11") || task.ETag != `"2"` {
+			t.Errorf("%v %v", task, err)
+		}
+	}},
+	{"IdempotencyKey: applied once, key hidden", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(map[string]any{"n": 0})
+		for i, want := range []ifmatch.OperationResult{ifmatch.Updated, ifmatch.AlreadyApplied} {
+			var res ifmatch.OperationResult
+			task, err := e.tasks.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error {
+				n, _ := t.Attributes["n"].(json.Number).Int64()
+				t.Attributes["n"] = n + 1
+				return nil
+			}, ifmatch.IdempotencyKey("EV1"), ifmatch.ReportResult(&res))
+			if err != nil || res != want || task.Attributes["n"] != json.Number("1") || len(task.Attributes) != 1 {
+				t.Errorf("delivery %d: %q %v %v", i, res, task, err)
+			}
+		}
+	}},
+	{"CommitMarkers are hidden from the returned value", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(nil)
+		task, err := e.tasks.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error { t.Attributes["x"] = 1; return nil },
+			ifmatch.CommitMarkers(""))
+		if err != nil || len(task.Attributes) != 1 {
+			t.Errorf("%v %v", task, err)
+		}
+	}},
+	{"invalid options are refused", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(nil)
+		if _, err := e.tasks.UpdateTask(ctxT(t), sid, func(*ifmatch.Task) error { return nil }, ifmatch.MaxAttempts(0)); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+			t.Errorf("%v", err)
+		}
+	}},
+	{"merge patch and typed helpers through the interfaces", func(t *testing.T, e *contractEnv) {
+		sid := e.addTask(map[string]any{"a": 1, "b": map[string]any{"c": 1}})
+		task, err := ifmatch.MergeTaskAttributes(ctxT(t), e.tasks, sid, map[string]any{"a": nil, "b": map[string]any{"d": 2}})
+		if err != nil || task.Attributes["a"] != nil || len(task.Attributes["b"].(map[string]any)) != 2 {
+			t.Errorf("%v %v", task, err)
+		}
+		wk := e.addWorker("w", map[string]any{"x": 1})
+		before := e.writes()
+		var res ifmatch.OperationResult
+		_, w, err := ifmatch.UpdateWorkerAttributes(ctxT(t), e.workers, wk, func(p *struct {
+			Skills []string `json:"skills"`
+		}) error {
+			return nil
+		}, ifmatch.ReportResult(&res))
+		if err != nil || res != ifmatch.Unchanged || e.writes() != before || len(w.Attributes) != 1 {
+			t.Errorf("typed no-op: %q %v %v", res, w, err)
+		}
+	}},
+	{"list Tasks: filters, no attributes or ETag", func(t *testing.T, e *contractEnv) {
+		e.addTask(map[string]any{"a": 1}, ifmatchtest.TaskPriority(5))
+		want := e.addTask(nil, ifmatchtest.TaskPriority(5), ifmatchtest.TaskStatus(ifmatch.TaskAssigned))
+		e.addTask(nil, ifmatchtest.TaskStatus(ifmatch.TaskAssigned))
+		var got []*ifmatch.Task
+		for task, err := range e.tasks.ListTasks(ctxT(t), &ifmatch.TaskListParams{Priority: ptr(5),
+			AssignmentStatus: []ifmatch.TaskStatus{ifmatch.TaskAssigned}}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, task)
+		}
+		if len(got) != 1 || got[0].SID != want || got[0].Attributes != nil || got[0].ETag != "" {
+			t.Errorf("listed %+v", got)
+		}
+		for _, err := range e.tasks.ListTasks(ctxT(t), &ifmatch.TaskListParams{PageSize: 5000}) {
+			if !errors.Is(err, ifmatch.ErrInvalidArgument) {
+				t.Errorf("bad page size: %v", err)
+			}
+		}
+	}},
+	{"workers: create, update the loop and once", func(t *testing.T, e *contractEnv) {
+		w, err := e.workers.CreateWorker(ctxT(t), ifmatch.WorkerCreate{FriendlyName: "alice", Attributes: map[string]any{"id": big}})
+		if err != nil || w.ETag != `"0"` || w.Attributes["id"] != big {
+			t.Fatalf("%v %v", w, err)
+		}
+		if _, err := e.workers.CreateWorker(ctxT(t), ifmatch.WorkerCreate{}); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+			t.Errorf("nameless: %v", err)
+		}
+		w, err = e.workers.UpdateWorker(ctxT(t), w.SID, func(w *ifmatch.Worker) error { w.FriendlyName = "bob"; return nil })
+		if err != nil || w.FriendlyName != "bob" || w.ETag != `"1"` {
+			t.Fatalf("%v %v", w, err)
+		}
+		w, err = e.workers.UpdateWorkerIf(ctxT(t), w.SID, `"1"`, ifmatch.WorkerUpdate{Attributes: map[string]any{"k": 1}})
+		if err != nil || w.ETag != `"2"` || w.Attributes["k"] != json.Number("1") {
+			t.Fatalf("%v %v", w, err)
+		}
+	}},
+	{"reservations: moves checked", func(t *testing.T, e *contractEnv) {
+		task, wk := e.addTask(nil), e.addWorker("w", nil)
+		r := e.addReservation(task, wk)
+		if _, err := e.workers.UpdateTaskReservation(ctxT(t), task, r, func(r *ifmatch.Reservation) error {
+			r.ReservationStatus = ifmatch.ReservationCompleted
+			return nil
+		}); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+			t.Errorf("pending → completed: %v", err)
+		}
+		got, err := e.workers.UpdateWorkerReservation(ctxT(t), wk, r, func(r *ifmatch.Reservation) error {
+			r.ReservationStatus = ifmatch.ReservationAccepted
+			return nil
+		})
+		if err != nil || got.ReservationStatus != ifmatch.ReservationAccepted || got.ETag != `"1"` {
+			t.Fatalf("%v %v", got, err)
+		}
+		got, err = e.workers.FetchTaskReservation(ctxT(t), task, r)
+		if err != nil || got.ReservationStatus != ifmatch.ReservationAccepted || got.WorkerSID != wk {
+			t.Fatalf("%v %v", got, err)
+		}
+		n := 0
+		for r, err := range e.workers.ListWorkerReservations(ctxT(t), wk, nil) {
+			if err != nil || r.TaskSID != task {
+				t.Fatal(r, err)
+			}
+			n++
+		}
+		if n != 1 {
+			t.Errorf("listed %d reservations", n)
+		}
+	}},
+	{"sync documents: 409, 412 with Sync's code, data limit", func(t *testing.T, e *contractEnv) {
+		e.addDocument("cfg", map[string]any{"v": 1})
+		if _, err := e.sync.CreateDocument(ctxT(t), "cfg", ifmatch.SyncWrite{}); !errors.Is(err, ifmatch.ErrAlreadyExists) {
+			t.Errorf("duplicate: %v", err)
+		}
+		d, err := e.sync.UpdateDocument(ctxT(t), "cfg", func(d *ifmatch.Document) error { d.Data["v"] = big; return nil })
+		if err != nil || d.Data["v"] != big || d.ETag != `"1"` || d.Revision != "1" {
+			t.Fatalf("%v %v", d, err)
+		}
+		_, err = e.sync.UpdateDocumentIf(ctxT(t), "cfg", `"0"`, ifmatch.SyncWrite{Data: map[string]any{}})
+		var ae *ifmatch.APIError
+		if !errors.As(err, &ae) || ae.Status != 412 || ae.Code != 54103 {
+			t.Errorf("stale: %v", err)
+		}
+		huge := map[string]any{"s": string(make([]byte, ifmatch.MaxSyncDataBytes))}
+		if _, err := e.sync.UpdateDocument(ctxT(t), "cfg", func(d *ifmatch.Document) error { d.Data = huge; return nil }); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+			t.Errorf("huge: %v", err)
+		}
+		d, err = ifmatch.MergeDocumentData(ctxT(t), e.sync, "cfg", map[string]any{"w": 2})
+		if err != nil || len(d.Data) != 2 {
+			t.Errorf("merge: %v %v", d, err)
+		}
+	}},
+	{"sync list and map items", func(t *testing.T, e *contractEnv) {
+		e.addListItem("q", map[string]any{"i": 0})
+		it, err := e.sync.CreateListItem(ctxT(t), "q", ifmatch.SyncWrite{Data: map[string]any{"i": 1}})
+		if err != nil || it.Index != 1 {
+			t.Fatalf("%v %v", it, err)
+		}
+		var idx []int
+		for it, err := range e.sync.ListListItems(ctxT(t), "q", &ifmatch.SyncListParams{Order: "desc"}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx = append(idx, it.Index)
+		}
+		if len(idx) != 2 || idx[0] != 1 {
+			t.Errorf("listed %v", idx)
+		}
+		_, err = e.sync.UpdateListItemIf(ctxT(t), "q", 0, `"5"`, ifmatch.SyncWrite{Data: map[string]any{}})
+		var ae *ifmatch.APIError
+		if !errors.As(err, &ae) || ae.Status != 412 || ae.Code != 54155 {
+			t.Errorf("stale list item: %v", err)
+		}
+		e.addMapItem("m", "k", map[string]any{"n": 1})
+		if _, err := e.sync.CreateMapItem(ctxT(t), "m", "k", ifmatch.SyncWrite{Data: map[string]any{}}); !errors.Is(err, ifmatch.ErrAlreadyExists) {
+			t.Errorf("duplicate key: %v", err)
+		}
+		mi, err := e.sync.UpdateMapItem(ctxT(t), "m", "k", func(i *ifmatch.MapItem) error { i.Data["n"] = 2; return nil })
+		if err != nil || mi.Data["n"] != json.Number("2") || mi.ETag != `"1"` {
+			t.Fatalf("%v %v", mi, err)
+		}
+		if _, err := e.sync.UpdateMapItemIf(ctxT(t), "m", "k", `"0"`, ifmatch.SyncWrite{Data: map[string]any{}}); !errors.As(err, &ae) || ae.Code != 54205 {
+			t.Errorf("stale map item: %v", err)
+		}
+		if err := e.sync.DeleteMapItemIf(ctxT(t), "m", "k", `"0"`); !errors.Is(err, ifmatch.ErrPreconditionFailed) {
+			t.Errorf("stale delete: %v", err)
+		}
+		if err := e.sync.DeleteMapItem(ctxT(t), "m", "k"); err != nil {
+			t.Error(err)
+		}
+		if _, err := e.sync.FetchMapItem(ctxT(t), "m", "k"); !errors.Is(err, ifmatch.ErrNotFound) {
+			t.Errorf("deleted: %v", err)
+		}
+	}},
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestContract runs the shared contract table against the real Client with
+// the fake server and against the in-memory implementations.
+func TestContract(t *testing.T) {
+	t.Parallel()
+	for envName, newEnv := range contractEnvs {
+		t.Run(envName, func(t *testing.T) {
+			t.Parallel()
+			for _, c := range contractCases {
+				t.Run(c.name, func(t *testing.T) { c.run(t, newEnv(t)) })
+			}
+		})
+	}
+}
