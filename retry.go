@@ -229,8 +229,10 @@ func isDialError(err error) bool {
 }
 
 // transportBackoff is exponential with equal jitter between min and max. A
-// server's Retry-After (seconds or HTTP date) raises the wait but is clamped
-// to max, so "Retry-After: 3600" never parks a goroutine for an hour.
+// server's Retry-After (seconds or HTTP date) raises the wait to between
+// Retry-After and 1.5× it (jittered, so that clients throttled at once come
+// back spread out), but is clamped to max, so "Retry-After: 3600" never parks
+// a goroutine for an hour.
 func transportBackoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
 	d := min
 	for i := 0; i < attempt && d < max; i++ {
@@ -244,7 +246,10 @@ func transportBackoff(min, max time.Duration, attempt int, resp *http.Response) 
 	}
 	if resp != nil {
 		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && ra > d {
-			d = ra
+			// Never before the server's time, but spread over half as
+			// long again: clients throttled together must not all come
+			// back in the same instant and be throttled together again.
+			d = ra + rand.N(ra/2+1)
 		}
 	}
 	if d > max {

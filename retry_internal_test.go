@@ -107,6 +107,19 @@ func TestTransportBackoff(t *testing.T) {
 	if d := transportBackoff(min, max, 0, r); d > max {
 		t.Errorf("Retry-After date: wait %s > max", d)
 	}
+	// Clients throttled together come back spread over [ra, 1.5·ra].
+	r.Header.Set("Retry-After", "1")
+	seen := map[time.Duration]bool{}
+	for range 50 {
+		d := transportBackoff(time.Millisecond, 5*time.Second, 0, r)
+		if d < time.Second || d > 1500*time.Millisecond {
+			t.Fatalf("Retry-After 1: wait %s outside [1s, 1.5s]", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("Retry-After 1: only %d distinct waits in 50: not spread", len(seen))
+	}
 }
 
 func TestParseRetryAfter(t *testing.T) {

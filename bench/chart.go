@@ -7,21 +7,22 @@ import (
 )
 
 type seriesData struct {
-	name       string
-	rpc, ratio []float64
+	name                  string
+	rpc, ratio, p99, fair []float64
 }
 
 var palette = []string{"#999999", "#e6550d", "#fdae6b", "#31a354", "#756bb1", "#9e9ac8", "#636363", "#3182bd", "#08519c"}
 
-// chart draws two panels (requests per commit, wall / serial bound) against
-// the writer count, on log scales, one line per strategy.
+// chart draws four panels (requests per commit, wall / serial bound, p99
+// per update, fairness) against the writer count, on log scales, one line
+// per strategy.
 func chart(writers []int, series []seriesData) string {
-	const pw, ph, left, top, gap = 380, 300, 60, 40, 90
-	width, height := left+2*pw+gap+40, top+ph+60+18*((len(series)+1)/2)
+	const pw, ph, left, top0, gap, vgap = 380, 300, 60, 40, 90, 80
+	width, height := left+2*pw+gap+40, top0+2*ph+vgap+60+18*((len(series)+1)/2)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	panel := func(x0 int, title string, get func(seriesData) []float64, goal float64) {
+	panel := func(x0, top int, title string, get func(seriesData) []float64, goal float64, goalText string) {
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for _, s := range series {
 			for _, v := range get(s) {
@@ -30,7 +31,10 @@ func chart(writers []int, series []seriesData) string {
 				}
 			}
 		}
-		lo, hi = math.Pow(10, math.Floor(math.Log10(math.Min(lo, goal/2)))), math.Pow(10, math.Ceil(math.Log10(math.Max(hi, goal*2))))
+		if goal > 0 {
+			lo, hi = math.Min(lo, goal/2), math.Max(hi, goal*2)
+		}
+		lo, hi = math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi)))
 		y := func(v float64) float64 {
 			v = math.Max(v, lo)
 			return float64(top+ph) - (math.Log10(v)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo))*ph
@@ -51,8 +55,10 @@ func chart(writers []int, series []seriesData) string {
 		for i, w := range writers {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">W=%d</text>`+"\n", x(i), top+ph+16, w)
 		}
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#d62728" stroke-dasharray="6,4"/><text x="%d" y="%.1f" fill="#d62728">goal 1: ≤ %g</text>`+"\n",
-			x0, x0+pw, y(goal), y(goal), x0+pw-90, y(goal)-4, goal)
+		if goal > 0 {
+			fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#d62728" stroke-dasharray="6,4"/><text x="%d" y="%.1f" fill="#d62728" text-anchor="end">%s</text>`+"\n",
+				x0, x0+pw, y(goal), y(goal), x0+pw-4, y(goal)-4, goalText)
+		}
 		for si, s := range series {
 			var pts []string
 			for i, v := range get(s) {
@@ -65,10 +71,13 @@ func chart(writers []int, series []seriesData) string {
 			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="%.1f"/>`+"\n", strings.Join(pts, " "), palette[si%len(palette)], wdt)
 		}
 	}
-	panel(left, "Requests per commit (lower is better)", func(s seriesData) []float64 { return s.rpc }, 3)
-	panel(left+pw+gap, "Wall time / serial bound (lower is better)", func(s seriesData) []float64 { return s.ratio }, 3)
+	top2 := top0 + ph + vgap
+	panel(left, top0, "Requests per commit (lower is better)", func(s seriesData) []float64 { return s.rpc }, 3, "goal ≤ 3")
+	panel(left+pw+gap, top0, "Wall time / serial bound (lower is better)", func(s seriesData) []float64 { return s.ratio }, 2.5, "goal ≤ 2.5")
+	panel(left, top2, "p99 latency per update, ms (lower is better)", func(s seriesData) []float64 { return s.p99 }, 0, "")
+	panel(left+pw+gap, top2, "Fairness: slowest writer's mean / fastest's", func(s seriesData) []float64 { return s.fair }, 0, "")
 	for i, s := range series {
-		lx, ly := left+(i%2)*(pw+gap), top+ph+40+18*(i/2)
+		lx, ly := left+(i%2)*(pw+gap), top2+ph+40+18*(i/2)
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="3"/><text x="%d" y="%d">%s</text>`+"\n",
 			lx, lx+24, ly-4, ly-4, palette[i%len(palette)], lx+30, ly, s.name)
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -26,6 +27,18 @@ import (
 type result struct {
 	failed, commits, requests int
 	wall                      time.Duration
+	lat                       []time.Duration // of every update call, sorted
+	fairness                  float64         // slowest writer's mean latency / fastest's
+}
+
+// pct returns the p-quantile of the run's update latencies (nearest rank:
+// with 256 updates, p99 is the 3rd slowest and p99.9 the slowest).
+func (r result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p*float64(len(r.lat)))) - 1
+	return r.lat[min(max(i, 0), len(r.lat)-1)]
 }
 
 func main() {
@@ -36,7 +49,11 @@ func main() {
 	only := flag.String("only", "", "run only strategies whose name contains this")
 	svg := flag.String("svg", "", "write the chart to this file")
 	trace := flag.Bool("trace", false, "instead of the grid, show where the requests and the time of each run go (-reps runs per W in -w and strategy matching -only)")
+	limit := flag.Int("throttle", 0, "throttling scenario: the fake serves at most this many requests of the account at once and answers 429 beyond (0: off)")
+	retryAfter := flag.Duration("retry-after", time.Second, "with -throttle, the Retry-After of a 429 (sent in whole seconds, rounded up)")
 	flag.Parse()
+	sc := scenario{latency: *latency, limit: *limit, retryAfter: *retryAfter}
+	honour429 = *limit > 0
 	var writers []int
 	for _, s := range strings.Split(*ws, ",") {
 		n, err := strconv.Atoi(s)
@@ -56,9 +73,11 @@ func main() {
 		for _, w := range writers {
 			for _, s := range strats {
 				for rep := 0; rep < *reps; rep++ {
-					run(s, w, *total/w, *latency, func(reqs []ifmatchtest.Request) {
+					r := run(s, w, *total/w, sc, func(reqs []ifmatchtest.Request) {
 						printTrace(os.Stdout, fmt.Sprintf("%s, W=%d", s.name, w), *latency, reqs)
+						printCauses(os.Stdout, *latency, w, reqs)
 					})
+					printLatency(os.Stdout, r, *latency)
 				}
 			}
 		}
@@ -71,7 +90,7 @@ func main() {
 	for rep := 0; rep < *reps; rep++ {
 		for _, w := range writers {
 			for _, s := range strats { // interleaved: a noisy moment hits every strategy alike
-				r := run(s, w, *total/w, *latency, nil)
+				r := run(s, w, *total/w, sc, nil)
 				results[s.name][w] = append(results[s.name][w], r)
 				fmt.Fprintf(os.Stderr, "\r\033[Krep %d/%d W=%d %s", rep+1, *reps, w, s.name)
 			}
@@ -79,14 +98,13 @@ func main() {
 	}
 	fmt.Fprint(os.Stderr, "\r\033[K")
 	serial := func(w int) time.Duration { return time.Duration(*total) * *latency }
-	fmt.Printf("Machine: %s/%s, %d CPUs, %s. %d increments per run, %s simulated round trip, medians of %d runs.\n\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), *total, *latency, *reps)
-	type row struct {
-		name   string
-		failed []float64
-		rpc    []float64
-		ratio  []float64
+	throttled := ""
+	if sc.limit > 0 {
+		throttled = fmt.Sprintf(" Throttled: at most %d requests in flight, 429 with Retry-After %s beyond.", sc.limit, sc.retryAfter)
 	}
+	fmt.Printf("Machine: %s/%s, %d CPUs, %s. %d increments per run, %s simulated round trip, medians of %d runs.%s\n\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), *total, *latency, *reps, throttled)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	var rows []row
 	for _, s := range strats {
 		r := row{name: s.name}
@@ -95,6 +113,10 @@ func main() {
 			r.failed = append(r.failed, median(rs, func(x result) float64 { return 100 * float64(x.failed) / float64(*total) }))
 			r.rpc = append(r.rpc, median(rs, func(x result) float64 { return float64(x.requests) / float64(max(x.commits, 1)) }))
 			r.ratio = append(r.ratio, median(rs, func(x result) float64 { return float64(x.wall) / float64(serial(w)) }))
+			r.p50 = append(r.p50, median(rs, func(x result) float64 { return ms(x.pct(0.50)) }))
+			r.p99 = append(r.p99, median(rs, func(x result) float64 { return ms(x.pct(0.99)) }))
+			r.p999 = append(r.p999, median(rs, func(x result) float64 { return ms(x.pct(0.999)) }))
+			r.fair = append(r.fair, median(rs, func(x result) float64 { return x.fairness }))
 		}
 		rows = append(rows, r)
 	}
@@ -106,6 +128,10 @@ func main() {
 		{"Failed or lost operations (%)", func(r row) []float64 { return r.failed }, "%.0f"},
 		{"Requests per commit", func(r row) []float64 { return r.rpc }, "%.2f"},
 		{"Wall time / serial bound (W·K × one round trip)", func(r row) []float64 { return r.ratio }, "%.2f"},
+		{"p50 per update (ms)", func(r row) []float64 { return r.p50 }, "%.1f"},
+		{"p99 per update (ms)", func(r row) []float64 { return r.p99 }, "%.0f"},
+		{"p99.9 per update (ms)", func(r row) []float64 { return r.p999 }, "%.0f"},
+		{"Fairness (slowest writer's mean latency / fastest's)", func(r row) []float64 { return r.fair }, "%.1f"},
 	} {
 		fmt.Printf("### %s\n\n| strategy |", tab.title)
 		for _, w := range writers {
@@ -124,13 +150,25 @@ func main() {
 	if *svg != "" {
 		var series []seriesData
 		for _, r := range rows {
-			series = append(series, seriesData{name: r.name, rpc: r.rpc, ratio: r.ratio})
+			series = append(series, seriesData{name: r.name, rpc: r.rpc, ratio: r.ratio, p99: r.p99, fair: r.fair})
 		}
 		if err := os.WriteFile(*svg, []byte(chart(writers, series)), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
 	}
+}
+
+// scenario is the server every run of the grid talks to.
+type scenario struct {
+	latency    time.Duration
+	limit      int           // concurrency limit (WithConcurrencyLimit); 0: none
+	retryAfter time.Duration // its Retry-After
+}
+
+type row struct {
+	name                                     string
+	failed, rpc, ratio, p50, p99, p999, fair []float64
 }
 
 func median(rs []result, f func(result) float64) float64 {
@@ -147,8 +185,12 @@ func median(rs []result, f func(result) float64) float64 {
 
 // run has w writers each increment the counter k times with strategy s;
 // inspect, if not nil, sees the server's request log.
-func run(s strategy, w, k int, latency time.Duration, inspect func([]ifmatchtest.Request)) result {
-	srv := ifmatchtest.NewServer(ifmatchtest.WithLatency(latency))
+func run(s strategy, w, k int, sc scenario, inspect func([]ifmatchtest.Request)) result {
+	opts := []ifmatchtest.Option{ifmatchtest.WithLatency(sc.latency)}
+	if sc.limit > 0 {
+		opts = append(opts, ifmatchtest.WithConcurrencyLimit(sc.limit, sc.retryAfter))
+	}
+	srv := ifmatchtest.NewServer(opts...)
 	defer srv.Close()
 	ws := srv.AddWorkspace()
 	sid := srv.AddTask(ws, map[string]any{"n": 0})
@@ -161,6 +203,7 @@ func run(s strategy, w, k int, latency time.Duration, inspect func([]ifmatchtest
 	var mu sync.Mutex
 	var res result
 	var wg sync.WaitGroup
+	means := make([]time.Duration, w)
 	start := time.Now()
 	for i := 0; i < w; i++ {
 		inc := shared
@@ -170,17 +213,34 @@ func run(s strategy, w, k int, latency time.Duration, inspect func([]ifmatchtest
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var sum time.Duration
+			lat := make([]time.Duration, 0, k)
 			for j := 0; j < k; j++ {
-				if err := inc(ctx); err != nil {
+				cctx := ctx
+				if inspect != nil {
+					cctx = ifmatchtest.WithCall(ctx, fmt.Sprintf("w%d.%d", i, j))
+				}
+				t0 := time.Now()
+				err := inc(cctx)
+				d := time.Since(t0)
+				sum += d
+				lat = append(lat, d)
+				if err != nil {
 					mu.Lock()
 					res.failed++
 					mu.Unlock()
 				}
 			}
+			means[i] = sum / time.Duration(k)
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	res.wall = time.Since(start)
+	slices.Sort(res.lat)
+	res.fairness = float64(slices.Max(means)) / float64(max(slices.Min(means), 1))
 	attrs, _, _ := srv.TaskAttributes(ws, sid)
 	n, _ := attrs["n"].(json.Number).Int64()
 	res.commits = int(n)

@@ -60,7 +60,7 @@ func BenchmarkUpdateTask(b *testing.B) {
 // one.
 func TestStrategiesSmoke(t *testing.T) {
 	for _, s := range strategies() {
-		r := run(s, 4, 4, 0, nil)
+		r := run(s, 4, 4, scenario{}, nil)
 		if s.name != "naive (no If-Match)" && (r.failed != 0 || r.commits != 16) {
 			t.Errorf("%s: %d failed, %d commits, want 0 and 16", s.name, r.failed, r.commits)
 		}
@@ -74,7 +74,7 @@ func TestTrace(t *testing.T) {
 			continue
 		}
 		var out strings.Builder
-		r := run(s, 4, 4, time.Millisecond, func(reqs []ifmatchtest.Request) { printTrace(&out, s.name, time.Millisecond, reqs) })
+		r := run(s, 4, 4, scenario{latency: time.Millisecond}, func(reqs []ifmatchtest.Request) { printTrace(&out, s.name, time.Millisecond, reqs) })
 		got := out.String()
 		if want := fmt.Sprintf("%s: %d requests for 16 commits", s.name, r.requests); !strings.HasPrefix(got, want) {
 			t.Errorf("trace %q does not start with %q", got, want)

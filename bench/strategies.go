@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -36,7 +38,7 @@ type rawTask struct {
 
 func newRaw(srv *ifmatchtest.Server, ws, sid string) *rawTask {
 	c := srv.Client(ifmatch.WithoutTransportRetry(), ifmatch.WithoutETagCache(), ifmatch.WithoutCoalescing(),
-		ifmatch.WithHTTPClient(&http.Client{Transport: newTransport()}))
+		ifmatch.WithHTTPClient(&http.Client{Transport: handTransport(srv)}))
 	return &rawTask{ws: c.Workspace(ws), sid: sid}
 }
 
@@ -44,6 +46,74 @@ func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
 	return t
+}
+
+// honour429 is set when the server throttles: hand-written strategies then
+// wait out a 429's Retry-After and send the request again (see retry429).
+var honour429 bool
+
+// handTransport is the transport of the hand-written strategies over
+// ifmatch's primitives; it tags requests with their call (for -trace) and,
+// under throttling, retries 429s. (twilio-go takes no context, so its
+// requests carry no tag.)
+func handTransport(srv *ifmatchtest.Server) http.RoundTripper {
+	return srv.CallTransport(throttleAware())
+}
+
+// throttleAware is a new transport, wrapped in retry429 under throttling.
+func throttleAware() http.RoundTripper {
+	if honour429 {
+		return retry429{newTransport()}
+	}
+	return newTransport()
+}
+
+// ifmatchTransport is ifmatch's: its own retry layer handles 429.
+func ifmatchTransport(srv *ifmatchtest.Server) http.RoundTripper {
+	return srv.CallTransport(newTransport())
+}
+
+// ifmatchOptions are the options of the ifmatch strategies: the library's
+// default transport retry policy (3 retries, 50 ms to 5 s, Retry-After
+// honoured), not the test kit's fast one, so that a throttled run is what a
+// user's process would see.
+func ifmatchOptions(srv *ifmatchtest.Server) []ifmatch.Option {
+	return []ifmatch.Option{ifmatch.WithHTTPClient(&http.Client{Transport: ifmatchTransport(srv)}),
+		ifmatch.WithTransportRetry(3, 50*time.Millisecond, 5*time.Second)}
+}
+
+// retry429 is what a careful hand-written client does when throttled: a 429
+// (which the server refused unprocessed, so even a POST may be sent again)
+// is sent again after the Retry-After it names (1 s without one), as long as
+// the request's context lasts.
+type retry429 struct{ next http.RoundTripper }
+
+func (t retry429) RoundTrip(r *http.Request) (*http.Response, error) {
+	for {
+		resp, err := t.next.RoundTrip(r)
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+			return resp, err
+		}
+		wait := time.Second
+		if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n >= 0 {
+			wait = time.Duration(n) * time.Second
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if r.GetBody != nil {
+			body, err := r.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			r = r.Clone(r.Context())
+			r.Body = body
+		}
+		select {
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // tryOnce reads, increments and writes with If-Match (or blind when etag is
@@ -111,11 +181,11 @@ func strategies() []strategy {
 		}},
 		{name: "twilio-go hand loop", newWriter: twilioGoLoop},
 		{name: "ifmatch, separate clients", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
-			w := srv.Client(ifmatch.WithHTTPClient(&http.Client{Transport: newTransport()})).Workspace(ws)
+			w := srv.Client(ifmatchOptions(srv)...).Workspace(ws)
 			return func(ctx context.Context) error { _, err := w.UpdateTask(ctx, sid, increment); return err }
 		}},
 		{name: "ifmatch, shared client", shared: true, newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
-			w := srv.Client(ifmatch.WithHTTPClient(&http.Client{Transport: newTransport()})).Workspace(ws)
+			w := srv.Client(ifmatchOptions(srv)...).Workspace(ws)
 			return func(ctx context.Context) error { _, err := w.UpdateTask(ctx, sid, increment); return err }
 		}},
 	}
@@ -157,7 +227,7 @@ func (h hostRewriter) RoundTrip(r *http.Request) (*http.Response, error) {
 func twilioGoLoop(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
 	base, _ := url.Parse(srv.URL)
 	c := &twclient.Client{Credentials: twclient.NewCredentials(ifmatchtest.AccountSID, ifmatchtest.AuthToken),
-		HTTPClient: &http.Client{Transport: hostRewriter{base: base, rt: newTransport()}}}
+		HTTPClient: &http.Client{Transport: hostRewriter{base: base, rt: throttleAware()}}}
 	c.SetAccountSid(ifmatchtest.AccountSID)
 	rc := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
 	return func(ctx context.Context) error {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ifmatch-go/ifmatch/ifmatchtest"
@@ -50,4 +51,124 @@ func printTrace(w io.Writer, name string, latency time.Duration, reqs []ifmatcht
 		fmt.Fprintf(w, "  commits %3d-%3d: %5.0f round trips, %3d refused writes\n", (q-1)*n/8+1, q*n/8, rtts(to.Sub(from)), k)
 		from = to
 	}
+}
+
+// printLatency prints one run's latency figures, in round trips.
+func printLatency(w io.Writer, r result, latency time.Duration) {
+	rtts := func(d time.Duration) float64 { return float64(d) / float64(latency) }
+	fmt.Fprintf(w, "  per update: p50 %.1f, p99 %.0f, max %.0f round trips; fairness %.1f; wall %.2f× serial; %d failed\n",
+		rtts(r.pct(0.5)), rtts(r.pct(0.99)), rtts(r.pct(1)), r.fairness, float64(r.wall)/float64(time.Duration(len(r.lat))*latency), r.failed)
+}
+
+// printCauses measures the suspected causes of a long tail from the request
+// log of a run whose calls were tagged "w<writer>.<call>":
+//
+//   - capture: how often the writer of a commit also made the one before
+//     (1/W if the resource passed around fairly), and how many commits were
+//     writes from a warm ETag cache (no read in their call);
+//   - for the slowest 1% of calls (at least 3): their requests, the share of
+//     their time spent asleep, the share of it slept after the last other
+//     commit of each wait (the crowd gone, the resource idle: waits chosen
+//     while crowded), and who won the versions they lost (warm-cache writes
+//     or not).
+func printCauses(w io.Writer, latency time.Duration, writers int, reqs []ifmatchtest.Request) {
+	type call struct {
+		name  string
+		reqs  []ifmatchtest.Request
+		start time.Time
+		dur   time.Duration
+	}
+	calls := map[string]*call{}
+	var commits []ifmatchtest.Request
+	warm := map[string]bool{} // calls whose commit had no read before it
+	for _, r := range reqs {
+		if r.Call == "" {
+			continue
+		}
+		c := calls[r.Call]
+		if c == nil {
+			c = &call{name: r.Call}
+			calls[r.Call] = c
+		}
+		c.reqs = append(c.reqs, r)
+		if r.Method == http.MethodPost && r.Status < 300 && r.Status != 0 {
+			commits = append(commits, r)
+		}
+	}
+	if len(calls) == 0 || len(commits) == 0 {
+		return
+	}
+	writer := func(call string) string { return strings.SplitN(call, ".", 2)[0] }
+	for _, c := range calls {
+		c.start = c.reqs[0].At.Add(-latency)
+		c.dur = c.reqs[len(c.reqs)-1].At.Sub(c.start)
+		if c.reqs[0].Method == http.MethodPost && c.reqs[0].Status < 300 {
+			warm[c.name] = true
+		}
+	}
+	same, run, longest, nwarm := 0, 1, 1, 0
+	for i, cm := range commits {
+		if warm[cm.Call] {
+			nwarm++
+		}
+		if i > 0 && writer(cm.Call) == writer(commits[i-1].Call) {
+			same++
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 1
+		}
+	}
+	fmt.Fprintf(w, "  capture: %.0f%% of commits by the writer of the commit before (fair: %.0f%%), longest run %d; %.0f%% of commits were a warm-cache write at once\n",
+		100*float64(same)/float64(max(len(commits)-1, 1)), 100/float64(writers), longest, 100*float64(nwarm)/float64(len(commits)))
+	all := make([]*call, 0, len(calls))
+	for _, c := range calls {
+		all = append(all, c)
+	}
+	slices.SortFunc(all, func(a, b *call) int { return int(b.dur - a.dur) })
+	n := max(3, (len(all)+99)/100)
+	var dur, asleep, idle time.Duration
+	var lost, lostToWarm, reads, refused, throttled int
+	for _, c := range all[:min(n, len(all))] {
+		dur += c.dur
+		for i, r := range c.reqs {
+			switch {
+			case r.Status == http.StatusTooManyRequests:
+				throttled++
+			case r.Method == http.MethodGet:
+				reads++
+			case r.Status == http.StatusPreconditionFailed:
+				refused++
+				// who took the version this write was based on?
+				for _, cm := range commits {
+					if cm.At.Before(r.At) && cm.IfMatch == r.IfMatch {
+						lost++
+						if warm[cm.Call] {
+							lostToWarm++
+						}
+						break
+					}
+				}
+			}
+			if i == 0 {
+				continue
+			}
+			from, to := c.reqs[i-1].At, r.At.Add(-latency)
+			if !to.After(from) {
+				continue
+			}
+			asleep += to.Sub(from)
+			last := from
+			for _, cm := range commits {
+				if cm.At.After(from) && cm.At.Before(to) && cm.Call != c.name {
+					last = cm.At
+				}
+			}
+			idle += to.Sub(last)
+		}
+	}
+	rtts := func(d time.Duration) float64 { return float64(d) / float64(latency) }
+	fmt.Fprintf(w, "  slowest %d calls: mean %.0f round trips, %.1f reads, %.1f refused writes, %.1f throttled each; %.0f%% of their time asleep, %.0f%% asleep after the last other commit of a wait; %d of %d lost versions taken by a warm-cache write\n",
+		n, rtts(dur)/float64(n), float64(reads)/float64(n), float64(refused)/float64(n), float64(throttled)/float64(n),
+		100*float64(asleep)/float64(dur), 100*float64(idle)/float64(dur), lostToWarm, lost)
 }

@@ -33,6 +33,17 @@
 //	srv.Settle()
 //	attrs, version, _ := srv.TaskAttributes(ws, sid)
 //
+// # Throttling
+//
+// [WithConcurrencyLimit] caps the requests of the account served at once, as
+// Twilio does under a flood: beyond the cap the fake answers 429 (code 20429)
+// with Retry-After, logs the request with Fault [Throttled], and never lets it
+// reach the resource. With [WithLatency], each request holds its slot for its
+// whole round trip, so a flood of retries throttles itself.
+//
+//	srv := ifmatchtest.NewServer(ifmatchtest.WithLatency(2*time.Millisecond),
+//		ifmatchtest.WithConcurrencyLimit(8, time.Second))
+//
 // # ETag styles
 //
 // By default ETags are Twilio's quoted integers ("3"). [WithETagStyle]
@@ -109,6 +120,7 @@ type Fake struct {
 	commits    []Commit
 	pending    int        // late commits not yet run or dropped
 	settled    *sync.Cond // on mu; broadcast when pending drops to 0
+	throttle   *throttle  // see WithConcurrencyLimit; nil when off
 }
 
 // Option configures a Fake or a Server.

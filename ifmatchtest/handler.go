@@ -59,11 +59,27 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve handles r; errDropped asks the caller to drop the connection.
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 	f.mu.Lock()
-	ft := f.pickFault(r)
+	admitted := f.admit()
+	var ft *Fault
+	if admitted {
+		ft = f.pickFault(r)
+	}
 	latency := f.latency
 	f.mu.Unlock()
+	if admitted {
+		defer f.release()
+	}
 	if latency > 0 {
 		time.Sleep(latency) // simulated network round trip, not synchronisation
+	}
+	if !admitted {
+		f.mu.Lock()
+		ra := f.throttle.retryAfter
+		f.reqs = append(f.reqs, Request{Method: r.Method, Path: r.URL.Path, IfMatch: r.Header.Get("If-Match"),
+			Status: http.StatusTooManyRequests, Fault: Throttled, At: time.Now(), Call: r.Header.Get(f.callHeader)})
+		f.mu.Unlock()
+		f.writeThrottled(w, ra)
+		return nil
 	}
 	_ = r.ParseForm()
 	entry := Request{Method: r.Method, Path: r.URL.Path, IfMatch: r.Header.Get("If-Match"), Form: r.PostForm,
