@@ -190,18 +190,22 @@ func samples(c *ifmatch.Client) map[string]func() any {
 		"Reservation": func() any {
 			return ifmatch.Reservation{SID: "WR0123456789abcdef0123456789abcdef", ReservationStatus: "pending", Links: links, WorkerName: fmt.Sprint(c)}
 		},
-		"ReservationStatus":     func() any { return ifmatch.ReservationStatus("pending") },
-		"ReservationUpdate":     func() any { return ifmatch.ReservationUpdate{ReservationStatus: "accepted", Instruction: fmt.Sprint(ws), Params: map[string][]string{"x": {fmt.Sprint(c)}}} },
+		"ReservationStatus": func() any { return ifmatch.ReservationStatus("pending") },
+		"ReservationUpdate": func() any {
+			return ifmatch.ReservationUpdate{ReservationStatus: "accepted", Instruction: fmt.Sprint(ws), Params: map[string][]string{"x": {fmt.Sprint(c)}}}
+		},
 		"ReservationListParams": func() any { return &ifmatch.ReservationListParams{} },
 		"ReservationMutator":    func() any { return ifmatch.ReservationMutator(func(*ifmatch.Reservation) error { _ = c; return nil }) },
-		"Document":              func() any { return ifmatch.Document{SID: "ET0123456789abcdef0123456789abcdef", Data: attrs, Links: links} },
-		"DocumentMutator":       func() any { return ifmatch.DocumentMutator(func(*ifmatch.Document) error { _ = c; return nil }) },
-		"ListItem":              func() any { return ifmatch.ListItem{Index: 1, Data: attrs} },
-		"ListItemMutator":       func() any { return ifmatch.ListItemMutator(func(*ifmatch.ListItem) error { _ = c; return nil }) },
-		"MapItem":               func() any { return ifmatch.MapItem{Key: "k", Data: attrs} },
-		"MapItemMutator":        func() any { return ifmatch.MapItemMutator(func(*ifmatch.MapItem) error { _ = c; return nil }) },
-		"SyncWrite":             func() any { return ifmatch.SyncWrite{Data: attrs, TTL: ifmatch.TTL(time.Minute)} },
-		"SyncListParams":        func() any { return &ifmatch.SyncListParams{From: fmt.Sprint(svc)} },
+		"Document": func() any {
+			return ifmatch.Document{SID: "ET0123456789abcdef0123456789abcdef", Data: attrs, Links: links}
+		},
+		"DocumentMutator": func() any { return ifmatch.DocumentMutator(func(*ifmatch.Document) error { _ = c; return nil }) },
+		"ListItem":        func() any { return ifmatch.ListItem{Index: 1, Data: attrs} },
+		"ListItemMutator": func() any { return ifmatch.ListItemMutator(func(*ifmatch.ListItem) error { _ = c; return nil }) },
+		"MapItem":         func() any { return ifmatch.MapItem{Key: "k", Data: attrs} },
+		"MapItemMutator":  func() any { return ifmatch.MapItemMutator(func(*ifmatch.MapItem) error { _ = c; return nil }) },
+		"SyncWrite":       func() any { return ifmatch.SyncWrite{Data: attrs, TTL: ifmatch.TTL(time.Minute)} },
+		"SyncListParams":  func() any { return &ifmatch.SyncListParams{From: fmt.Sprint(svc)} },
 	}
 }
 
@@ -432,8 +436,10 @@ func (o *echoObserver) add(v any) {
 func (o *echoObserver) UpdateEvent(_ context.Context, _ ifmatch.UpdateCall, e ifmatch.UpdateEvent) {
 	o.add(e)
 }
-func (o *echoObserver) EndUpdate(_ context.Context, _ ifmatch.UpdateCall, e ifmatch.UpdateEnd) { o.add(e) }
-func (o *echoObserver) TransportRetry(_ context.Context, r ifmatch.RetryInfo)                 { o.add(r) }
+func (o *echoObserver) EndUpdate(_ context.Context, _ ifmatch.UpdateCall, e ifmatch.UpdateEnd) {
+	o.add(e)
+}
+func (o *echoObserver) TransportRetry(_ context.Context, r ifmatch.RetryInfo) { o.add(r) }
 
 func (o *echoObserver) String() string {
 	o.mu.Lock()
