@@ -553,7 +553,9 @@ func (c *Client) sendOnce(ctx context.Context, r *request, u *url.URL) (*respons
 	if r.form != nil {
 		body = []byte(r.form.Encode())
 	}
-	st := &reqState{method: r.method, url: redactURL(u)}
+	// The URL may come from a server (a next_page_url) and so echo a
+	// credential: every log line and error quotes this scrubbed copy.
+	st := &reqState{method: r.method, url: c.scrub.scrub(redactURL(u))}
 	req, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, stateKey{}, st), r.method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: building request: %v", ErrInvalidArgument, err)
@@ -722,7 +724,7 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 				return
 			}
 			bad := func(reason string) {
-				yield(nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status,
+				yield(nil, &badResponseError{Method: r.method, URL: c.scrub.scrub(redactURL(u)), Status: resp.status,
 					Reason: c.scrub.scrub(reason)})
 			}
 			var page map[string]json.RawMessage

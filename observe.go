@@ -315,11 +315,12 @@ func (c *Client) queuedAt() time.Time {
 
 // observeRetry wraps the transport's retry policy to report the retries it
 // schedules.
-func observeRetry(o Observer, check func(context.Context, *http.Response, error) (bool, error)) func(context.Context, *http.Response, error) (bool, error) {
+func observeRetry(o Observer, sc scrubber, check func(context.Context, *http.Response, error) (bool, error)) func(context.Context, *http.Response, error) (bool, error) {
 	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		retry, cerr := check(ctx, resp, err)
 		if retry {
-			r := RetryInfo{Err: err}
+			// err may quote what the server sent (a malformed answer).
+			r := RetryInfo{Err: sc.scrubError(err)}
 			if st, _ := ctx.Value(stateKey{}).(*reqState); st != nil {
 				r.Method, r.Try = st.method, st.attempts
 			}

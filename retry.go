@@ -93,12 +93,12 @@ func newTransport(cfg clientConfig, sc scrubber) *retryablehttp.Client {
 		rc.RequestLogHook = func(_ retryablehttp.Logger, r *http.Request, retry int) {
 			if retry > 0 {
 				l.LogAttrs(r.Context(), slog.LevelInfo, "ifmatch: transport retry", slog.String("method", r.Method),
-					slog.String("url", redactURL(r.URL)), slog.Int("retry", retry))
+					slog.String("url", sc.scrub(redactURL(r.URL))), slog.Int("retry", retry))
 			}
 		}
 	}
 	if cfg.observer != nil {
-		rc.CheckRetry = observeRetry(cfg.observer, rc.CheckRetry)
+		rc.CheckRetry = observeRetry(cfg.observer, sc, rc.CheckRetry)
 	}
 	return rc
 }

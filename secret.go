@@ -118,7 +118,7 @@ func (sc scrubber) scrubError(err error) error {
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		ae.Message, ae.MoreInfo = sc.scrub(ae.Message), sc.scrub(ae.MoreInfo)
+		ae.Message, ae.MoreInfo, ae.RequestID = sc.scrub(ae.Message), sc.scrub(ae.MoreInfo), sc.scrub(ae.RequestID)
 		if ae.Details != nil {
 			ae.Details, _ = sc.scrubValue(ae.Details).(map[string]any)
 		}
