@@ -132,7 +132,7 @@ func samples(c *ifmatch.Client) map[string]func() any {
 	apiErr := &ifmatch.APIError{Status: 404, Code: 20404, Message: fmt.Sprint(c), MoreInfo: fmt.Sprintf("%#v", ws),
 		Details: map[string]any{"client": c, "ws": ws, "svc": svc}, RequestID: "RQ123", Method: "GET", URL: testBase}
 	ctx := context.WithValue(context.Background(), ctxKey{}, c)
-	ctx = context.WithValue(ctx, "ws", ws) //nolint:staticcheck // a string key, as careless callers write
+	ctx = context.WithValue(ctx, ctxKey{}, ws)
 	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	attrs := map[string]any{"client": c, "copy": *c, "ws": ws, "svc": svc, "err": wrapped}
 	links := map[string]string{"self": taskURL}

@@ -29,7 +29,7 @@ func TestNextNumbersAfterTheHistory(t *testing.T) {
 			t.Errorf("Next(%v) = %q, want %s + 8 random characters", tc.v, got, tc.want)
 		}
 	}
-	if Next(nil) == Next(nil) {
+	if a, b := Next(nil), Next(nil); a == b {
 		t.Error("two tokens for the same base are equal")
 	}
 }
