@@ -13,3 +13,11 @@ func QueuedForTest(c *Client) int {
 	}
 	return n
 }
+
+// SecretForTest and ScrubberForTest return the unexported credential
+// holders, for the canary test to print them on every path: their own
+// methods are the second line of defence behind the closure.
+func SecretForTest(s string) any { return newSecret(s) }
+
+// ScrubberForTest returns a scrubber of the credentials user:s.
+func ScrubberForTest(user, s string) any { return newScrubber(user, newSecret(s)) }

@@ -132,7 +132,7 @@ func samples(c *ifmatch.Client) map[string]func() any {
 	apiErr := &ifmatch.APIError{Status: 404, Code: 20404, Message: fmt.Sprint(c), MoreInfo: fmt.Sprintf("%#v", ws),
 		Details: map[string]any{"client": c, "ws": ws, "svc": svc}, RequestID: "RQ123", Method: "GET", URL: testBase}
 	ctx := context.WithValue(context.Background(), ctxKey{}, c)
-	ctx = context.WithValue(ctx, "ws", ws) //nolint:staticcheck // a string key, as careless callers write
+	ctx = context.WithValue(ctx, ctxKey{}, ws)
 	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	attrs := map[string]any{"client": c, "copy": *c, "ws": ws, "svc": svc, "err": wrapped}
 	links := map[string]string{"self": taskURL}
@@ -328,6 +328,9 @@ func TestNoSecretOnAnyPrintPath(t *testing.T) {
 			// A copied Client value and constructor errors go through
 			// every path too.
 			vals["Client (copy)"] = func() any { return *c }
+			// The unexported holders, whose own methods redact too.
+			vals["secret (unexported)"] = func() any { return ifmatch.SecretForTest(canaryToken) }
+			vals["scrubber (unexported)"] = func() any { return ifmatch.ScrubberForTest(testAPIKey, canarySecret) }
 			for j, err := range constructorErrors() {
 				err := err
 				if err == nil {
@@ -527,16 +530,17 @@ func TestServerEchoedSecretsRedacted(t *testing.T) {
 	responders := map[string]struct {
 		r       func(*http.Request) (*http.Response, error)
 		mayPass map[string]bool
+		status  int // the status every read's *APIError has; 0: none
 	}{
-		"json error 400":   {jsonErr(400), nil},
-		"json error 401":   {jsonErr(401), nil},
-		"json error 500":   {jsonErr(500), nil},
-		"json error 412":   {jsonErr(412), nil},
-		"plain error 502":  {plainErr(502), nil},
-		"plain error 403":  {plainErr(403), nil},
-		"2xx bad decode":   {badBody, noDelete},
-		"2xx not JSON":     {notJSON, noDelete},
-		"list echoes path": {listEcho, onlyList},
+		"json error 400":   {jsonErr(400), nil, 400},
+		"json error 401":   {jsonErr(401), nil, 401},
+		"json error 500":   {jsonErr(500), nil, 500},
+		"json error 412":   {jsonErr(412), nil, 412},
+		"plain error 502":  {plainErr(502), nil, 502},
+		"plain error 403":  {plainErr(403), nil, 403},
+		"2xx bad decode":   {badBody, noDelete, 0},
+		"2xx not JSON":     {notJSON, noDelete, 0},
+		"list echoes path": {listEcho, onlyList, 0},
 	}
 	for name, rc := range responders {
 		resp := rc.r
@@ -563,6 +567,16 @@ func TestServerEchoedSecretsRedacted(t *testing.T) {
 					}
 					for path, s := range errorTexts(err) {
 						noCanary(t, what+" "+path, s)
+					}
+					// Redacting keeps the error's type: a read that met
+					// an error status is still an *APIError.
+					var ae *ifmatch.APIError
+					status, api := rc.status, strings.HasPrefix(what, "Fetch")
+					if name == "list echoes path" {
+						status, api = 404, what == "ListTasks" // the echoed next page is not found
+					}
+					if status != 0 && api && (!errors.As(err, &ae) || ae.Status != status) {
+						t.Errorf("%s: error %v (%T) is not an *APIError with status %d", what, err, err, status)
 					}
 				})
 				noCanary(t, "log", logs.String())
