@@ -416,3 +416,21 @@ func TestTypedHelpersPreserveUnknownFields(t *testing.T) {
 		t.Errorf("mismatched type: %v", err)
 	}
 }
+
+// Sync lists take at most 100 items a page (Twilio's spec), TaskRouter
+// lists 1000: a larger size is refused before any request.
+func TestSyncPageSizeLimit(t *testing.T) {
+	t.Parallel()
+	c, m := setup(t)
+	svc := c.SyncService("IS0123456789abcdef0123456789abcdef")
+	var err error
+	for _, err = range svc.ListDocuments(ctxT(t), &ifmatch.SyncListParams{PageSize: 101}) {
+		break
+	}
+	if !errors.Is(err, ifmatch.ErrInvalidArgument) || !strings.Contains(err.Error(), "1-100") {
+		t.Fatalf("PageSize 101: err = %v, want ErrInvalidArgument naming 1-100", err)
+	}
+	if n := len(m.log()); n != 0 {
+		t.Fatalf("%d requests sent", n)
+	}
+}

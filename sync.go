@@ -404,6 +404,8 @@ func syncDelete(ctx context.Context, c *Client, path []string, err error, etag s
 
 // SyncListParams pages Sync lists; zero fields are not sent.
 type SyncListParams struct {
+	// PageSize is the page size asked for (1-100, Sync's limit); 0 leaves
+	// Twilio's default.
 	PageSize int
 	// Order ("asc" or "desc"), From and Bounds ("inclusive" or "exclusive")
 	// apply to List and Map items.
@@ -417,7 +419,7 @@ func (p *SyncListParams) query(item bool) (url.Values, error) {
 	if p == nil {
 		return q, nil
 	}
-	if err := setPageSize(q, p.PageSize); err != nil {
+	if err := setPageSizeMax(q, p.PageSize, 100); err != nil { // Sync's spec: 1-100
 		return nil, err
 	}
 	if !item && (p.Order != "" || p.From != "" || p.Bounds != "") {

@@ -254,13 +254,17 @@ func (w Workspace) ListWorkers(ctx context.Context, p *WorkerListParams) iter.Se
 		path: []string{"v1", "Workspaces", w.sid, "Workers"}, query: q}, "workers", decodeWorker)
 }
 
-// setPageSize sets PageSize when n is not 0, checking the spec's 1-1000.
-func setPageSize(q url.Values, n int) error {
+// setPageSize sets PageSize when n is not 0, checking the spec's 1-1000
+// (TaskRouter).
+func setPageSize(q url.Values, n int) error { return setPageSizeMax(q, n, 1000) }
+
+// setPageSizeMax sets PageSize when n is not 0, checking 1-max.
+func setPageSizeMax(q url.Values, n, max int) error {
 	if n == 0 {
 		return nil
 	}
-	if n < 1 || n > 1000 {
-		return fmt.Errorf("%w: PageSize %d is outside 1-1000", ErrInvalidArgument, n)
+	if n < 1 || n > max {
+		return fmt.Errorf("%w: PageSize %d is outside 1-%d", ErrInvalidArgument, n, max)
 	}
 	q.Set("PageSize", strconv.Itoa(n))
 	return nil
