@@ -296,7 +296,7 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 		c.cache = newBoundedMap[any](4096)
 	}
 	if !cfg.noCoalesce {
-		c.co = &coalescer{groups: map[string]*roundQueue{}}
+		c.co = newCoalescer()
 	}
 	c.levels = newBoundedMap[time.Duration](4096)
 	c.obs = cfg.observer

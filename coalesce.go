@@ -31,11 +31,25 @@ const maxQueued = 256
 type coalescer struct {
 	mu     sync.Mutex
 	groups map[string]*roundQueue
+	recent *boundedMap[roundStats] // the last round of each resource
+}
+
+// roundStats describes a resource's last round, for linger.
+type roundStats struct {
+	callers int
+	took    time.Duration
+	ended   time.Time
+}
+
+func newCoalescer() *coalescer {
+	return &coalescer{groups: map[string]*roundQueue{}, recent: newBoundedMap[roundStats](4096)}
 }
 
 type roundQueue struct {
 	running bool
 	queue   []*member
+	want    int           // while a leader lingers: the queue length it waits for
+	full    chan struct{} // closed when the queue reaches want
 }
 
 // member is one caller waiting for, or taking part in, a round.
@@ -89,6 +103,10 @@ func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate
 		return loop(ctx, c, ops, mutate, cfg)
 	}
 	q.queue = append(q.queue, m)
+	if q.full != nil && len(q.queue) >= q.want {
+		close(q.full)
+		q.full = nil
+	}
 	leader := !q.running
 	q.running = true
 	co.mu.Unlock()
@@ -102,21 +120,23 @@ func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate
 			return leaveQueue[T](co, key, q, m)
 		}
 	}
+	co.linger(ctx, key, q)
 	co.mu.Lock()
 	batch := q.queue
 	q.queue = nil
 	co.mu.Unlock()
 	c.observeQueued(ops.call(), batch)
+	start := time.Now()
 	if len(batch) == 1 {
 		// Alone: the loop runs on this caller's goroutine and context, and
 		// a panic of its mutator unwinds through here as in a direct call.
-		defer co.next(key, q)
+		defer co.done(key, q, 1, start)
 		return loop(ctx, c, ops, mutate, cfg)
 	}
 	// A round for several callers outlives any one of them: it runs apart,
 	// so every caller can leave when its context ends.
 	go func() {
-		defer co.next(key, q)
+		defer co.done(key, q, len(batch), start)
 		runRound(c, ops, batch)
 	}()
 	return awaitRound[T](m)
@@ -166,6 +186,48 @@ func awaitRound[T any](m *member) (*T, OperationResult, error) {
 		return nil, "", &OutcomeUnknownError{Cause: m.ctx.Err()}
 	}
 	return nil, "", m.ctx.Err()
+}
+
+// done records a finished round (its callers, from start) and starts the
+// next.
+func (co *coalescer) done(key string, q *roundQueue, n int, start time.Time) {
+	co.recent.put(key, roundStats{callers: n, took: time.Since(start), ended: time.Now()})
+	co.next(key, q)
+}
+
+// linger gives the callers of a round just finished a moment to come back
+// (a goroutine that loops over updates calls again at once) before the next
+// round takes its batch: until as many callers wait as took part in it, or
+// an eighth of its time (at most 1 ms), or the leader's context ends. Only
+// after a round of several callers that ended within its own duration: an
+// uncontended resource never waits.
+func (co *coalescer) linger(ctx context.Context, key string, q *roundQueue) {
+	st, ok := co.recent.get(key)
+	d := min(st.took/8, time.Millisecond)
+	if !ok || st.callers < 2 || d <= 0 || time.Since(st.ended) > st.took {
+		return
+	}
+	co.mu.Lock()
+	want := st.callers
+	if len(q.queue) >= want {
+		co.mu.Unlock()
+		return
+	}
+	full := make(chan struct{})
+	q.want, q.full = want, full
+	co.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-full:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	co.mu.Lock()
+	if q.full == full {
+		q.full = nil
+	}
+	co.mu.Unlock()
 }
 
 // next gives the next round to the first queued caller, or retires the
