@@ -409,9 +409,11 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 	if err := checkETag(etag); err != nil {
 		return nil, err
 	}
-	form, err := u.mark(work, form)
-	if err != nil {
-		return nil, err
+	if u.pending == "" { // a resend is sent as it was, marker included
+		var err error
+		if form, err = u.mark(work, form); err != nil {
+			return nil, err
+		}
 	}
 	if err := u.ctx.Err(); err != nil {
 		return nil, err // never sent: nothing of it can land
@@ -443,16 +445,14 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 	return nil, err
 }
 
-// mark adds this call's commit marker to work and recomputes the form: a
-// resend after an unanswered write keeps the first copy's token.
+// mark adds a new commit marker to work and recomputes the form (a resend
+// after an unanswered write does not come here: it is sent as it was).
 func (u *update[T]) mark(work *T, form url.Values) (url.Values, error) {
 	if u.mk == "" {
 		return form, nil
 	}
 	prev := (*u.ops.obj(u.cur))[u.mk]
-	if u.pending == "" || u.token == "" {
-		u.token, u.baseTop = marker.Next(prev), marker.Top(prev)
-	}
+	u.token, u.baseTop = marker.Next(prev), marker.Top(prev)
 	if obj := u.ops.obj(work); *obj == nil { // the mutator may have cleared it
 		*obj = map[string]any{}
 	}
