@@ -51,8 +51,8 @@
 // # Errors
 //
 // API failures are [*APIError] values; test them with errors.Is against
-// [ErrNotFound], [ErrPreconditionFailed], [ErrRateLimited] and
-// [ErrUnauthorized]. The loop adds [ErrConflict] (a [*ConflictError] that
+// [ErrNotFound], [ErrPreconditionFailed], [ErrRateLimited], [ErrUnauthorized]
+// and [ErrAlreadyExists]. The loop adds [ErrConflict] (a [*ConflictError] that
 // still wraps the last 412), [ErrMutatorAborted] and [ErrOutcomeUnknown].
 // Bad input is [ErrInvalidArgument], caught before any request. No error, log
 // line or formatted value ever holds the auth token or API secret.

@@ -38,8 +38,9 @@ var (
 	// conditional write can be built on it.
 	ErrNoETag = errors.New("ifmatch: no ETag in response")
 	// ErrOutcomeUnknown reports a write that was sent but whose result cannot be
-	// known (connection lost after sending, a 5xx, a timeout), and that another
-	// write has since overtaken. See [OutcomeUnknownError].
+	// known (connection lost after sending, a 5xx, a timeout): either another
+	// write has since overtaken it, or the call ran out of attempts, time or
+	// context while that write could still land. See [OutcomeUnknownError].
 	ErrOutcomeUnknown = errors.New("ifmatch: outcome of write unknown")
 	// ErrInvalidArgument reports bad input caught before any request was sent:
 	// a malformed SID, a read-only field changed by a mutator, an invalid
@@ -139,11 +140,13 @@ func (e *ConflictError) Unwrap() []error { return []error{ErrConflict, e.Last} }
 
 // OutcomeUnknownError is returned when a conditional write was sent but its
 // result was lost (connection dropped after sending, timeout, 500/502/503/504),
-// and reading the resource back showed that some write has landed since: it
-// may have been ours or another writer's. The caller must decide; re-reading
-// the resource and checking for the intended state is the usual way. The loop
-// resolves the case by itself when the call is marked [Idempotent] or when
-// commit markers are on.
+// and either reading the resource back showed that some write has landed
+// since (it may have been ours or another writer's), or the call ran out of
+// attempts, time or context while the write was unanswered and could still
+// land (the resource unmoved, every resend unanswered too). The caller must
+// decide; re-reading the resource and checking for the intended state is the
+// usual way. The loop resolves the first case by itself when the call is
+// marked [Idempotent] or when commit markers are on (up to their history).
 type OutcomeUnknownError struct {
 	// ETag is the If-Match value sent with the write whose outcome is unknown.
 	ETag string

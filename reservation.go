@@ -324,7 +324,9 @@ func (w Workspace) UpdateTaskReservation(ctx context.Context, taskSID, sid strin
 	return w.updateReservation(ctx, taskParent, taskSID, sid, mutate, opts)
 }
 
-// FetchWorkerReservation reads one reservation of a Worker.
+// FetchWorkerReservation reads one reservation of a Worker. Twilio's spec
+// declares no ETag on this path, so Reservation.ETag may be empty; read it
+// with [Workspace.FetchTaskReservation] for a version to write with.
 //
 // Twilio API docs: https://www.twilio.com/docs/taskrouter/api/worker-reservation
 func (w Workspace) FetchWorkerReservation(ctx context.Context, workerSID, sid string) (*Reservation, error) {
@@ -337,7 +339,12 @@ func (w Workspace) ListWorkerReservations(ctx context.Context, workerSID string,
 }
 
 // UpdateWorkerReservationIf sends one conditional write to a Worker's
-// reservation.
+// reservation. Twilio's spec accepts If-Match on this path but declares no
+// ETag on reading or writing it, so a version read here may be empty, and an
+// empty etag is an [ErrInvalidArgument]; prefer
+// [Workspace.UpdateTaskReservationIf] with the ETag of
+// [Workspace.FetchTaskReservation], or [Workspace.UpdateWorkerReservation],
+// which falls back to the Task path by itself.
 func (w Workspace) UpdateWorkerReservationIf(ctx context.Context, workerSID, sid, etag string, u ReservationUpdate) (*Reservation, error) {
 	return w.updateReservationIf(ctx, workerParent, workerSID, sid, etag, u)
 }

@@ -426,8 +426,9 @@ func Idempotent() UpdateOption { return func(u *updateConfig) { u.idempotent = t
 // round's; in a round it sees the round's writes. fn must be safe for that.
 func OnAttempt(fn func(AttemptInfo)) UpdateOption { return func(u *updateConfig) { u.observer = fn } }
 
-// ReportResult stores in *r whether the call wrote anything ([Updated]) or
-// found nothing to change ([Unchanged]).
+// ReportResult stores in *r whether the call wrote anything ([Updated]),
+// found nothing to change ([Unchanged]), or found its [IdempotencyKey]
+// already recorded ([AlreadyApplied]).
 func ReportResult(r *OperationResult) UpdateOption { return func(u *updateConfig) { u.result = r } }
 
 // DefaultMarkerKey is the attribute (or Sync data) key where [CommitMarkers]

@@ -391,7 +391,8 @@ func (w Workspace) writeTask(ctx context.Context, sid, etag string, f url.Values
 //
 // Errors: the mutator's error wrapped in [ErrMutatorAborted]; [ErrConflict]
 // (a [*ConflictError]) when attempts or time run out; [ErrOutcomeUnknown] when
-// a write's result was lost and another write overtook it; an [*APIError]
+// a write's result was lost and another write overtook it, or the call ended
+// while that write could still land; an [*APIError]
 // for any other API failure (404, 401, 400...), never retried; on
 // cancellation, the context's error joined with the last API error.
 //

@@ -42,9 +42,14 @@ import (
 //
 // Versions (ETags) start at "0" and grow by one per write, as with the fake
 // server. Lists return Tasks without attributes and ETag, as Twilio does, and
-// apply the filters the fake server applies (the others are accepted and
-// ignored); reservation updates record ReservationStatus only. It is safe
-// for concurrent use.
+// apply fewer filters than the fake server: Tasks only Priority,
+// AssignmentStatus, WorkflowSID and TaskQueueSID, Workers only ActivitySID,
+// ActivityName, Available and FriendlyName. Every other filter and Ordering
+// is accepted and ignored, including those the fake server applies
+// (WorkflowName, TaskQueueName, RoutingTarget, HasAddons, Ordering) or
+// refuses with a 400 (EvaluateTaskAttributes, TargetWorkersExpression,
+// Workers' TaskQueueSID and TaskQueueName). Reservation updates record
+// ReservationStatus only. It is safe for concurrent use.
 type MemoryWorkspace struct {
 	mu      sync.Mutex
 	sid     string

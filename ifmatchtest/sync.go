@@ -42,7 +42,9 @@ func (f *Fake) AddDocument(svc, uniqueName string, data map[string]any) string {
 	return o.sid
 }
 
-// AddMapItem seeds an item of Sync Map m (SID or unique name).
+// AddMapItem seeds an item of Sync Map m (SID or unique name). The Map must
+// exist (AddSyncMap): unlike MemorySync.AddMapItem, the fake does not create
+// it, and an item seeded in a missing Map is reachable by no request.
 func (f *Fake) AddMapItem(svc, m, key string, data map[string]any) {
 	f.mu.Lock()
 	c := f.containers[svc+"/Maps/"+m]
@@ -50,7 +52,10 @@ func (f *Fake) AddMapItem(svc, m, key string, data map[string]any) {
 	f.addSync(&syncObj{kind: "Maps", svc: svc, container: c, key: key}, data)
 }
 
-// AddListItem appends an item to Sync List l and returns its index.
+// AddListItem appends an item to Sync List l (SID or unique name) and returns
+// its index. The List must exist (AddSyncList): unlike MemorySync.AddListItem,
+// the fake does not create it, and an item seeded in a missing List is
+// reachable by no request.
 func (f *Fake) AddListItem(svc, l string, data map[string]any) int {
 	f.mu.Lock()
 	c := f.containers[svc+"/Lists/"+l]
