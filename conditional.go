@@ -405,7 +405,10 @@ func (u *update[T]) unchangedResult() OperationResult {
 // write sends one conditional write of form (work's marker added) and
 // handles its answer. It returns the new version when the write landed.
 func (u *update[T]) write(work *T, form url.Values) (*T, error) {
-	etag := *u.ops.etag(u.cur)
+	etag := u.pending // a resend carries the first copy's If-Match
+	if etag == "" {
+		etag = *u.ops.etag(u.cur)
+	}
 	if err := checkETag(etag); err != nil {
 		return nil, err
 	}
@@ -604,6 +607,8 @@ func (u *update[T]) verdict(fresh *T) marker.Verdict {
 			// A write without a marker took our base; the history is the
 			// one our write extended, so ours is not hiding in an edit.
 			return marker.Superseded
+		case v == marker.Absent && gone:
+			return marker.Unknown // the history was edited (or empty): no proof
 		case v != marker.Unknown:
 			return v
 		}
