@@ -990,3 +990,38 @@ func (o *attemptPanicObserver) UpdateEvent(_ context.Context, _ ifmatch.UpdateCa
 		panic("observer")
 	}
 }
+
+// IdempotencyKey callers in a round whose every write lands with its answer
+// lost: each is Updated once, the counter is exact, a redelivery in the same
+// round is AlreadyApplied.
+func TestAdvCoIdempotencyKeysLostAnswers(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	a := newAdvTask()
+	c, ws := advSetup(t, a)
+	keys := []string{"ev1", "ev2", "ev1"}
+	outs := make([]chan outcome, len(keys))
+	for i := range outs {
+		outs[i] = make(chan outcome, 1)
+	}
+	advRound(t, c, ws, a, len(keys), func(int) advAction { return advAction{lose: true} }, func(i int) {
+		var r ifmatch.OperationResult
+		tk, err := ws.UpdateTask(ctxT(t), testTask, func(tk *ifmatch.Task) error {
+			var n int64
+			if v, ok := tk.Attributes["n"].(json.Number); ok {
+				n, _ = v.Int64()
+			}
+			tk.Attributes["n"] = n + 1
+			return nil
+		}, ifmatch.IdempotencyKey(keys[i]), ifmatch.ReportResult(&r))
+		outs[i] <- outcome{tk, r, err}
+	}, ifmatch.Idempotent())
+	want := []ifmatch.OperationResult{ifmatch.Updated, ifmatch.Updated, ifmatch.AlreadyApplied}
+	for i := range outs {
+		if o := <-outs[i]; o.err != nil || o.res != want[i] {
+			t.Errorf("caller %d: %v %q, want %q", i, o.err, o.res, want[i])
+		}
+	}
+	if n := a.get("n"); fmt.Sprint(n) != "2" {
+		t.Errorf("n = %v, want 2", n)
+	}
+}
