@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
+	"github.com/ifmatch-go/ifmatch/internal/marker"
 )
 
 // This file holds the round queues that coalesce concurrent updates of one
@@ -89,28 +90,16 @@ func (u updateConfig) groupKey() (string, bool) {
 }
 
 // coalesce runs mutate as part of a round of the resource's queue.
+// [MaxElapsed] counts from the call's start, time queued included.
 func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate func(*T) error, cfg updateConfig, key string) (*T, OperationResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.maxElapsed)
+	defer cancel()
 	m := &member{ctx: ctx, fn: mutate, cfg: cfg, lead: make(chan struct{}), done: make(chan struct{}), queued: c.queuedAt()}
 	co := c.co
-	co.mu.Lock()
-	q := co.groups[key]
-	if q == nil {
-		q = &roundQueue{}
-		co.groups[key] = q
-	}
-	if len(q.queue) >= maxQueued {
-		co.mu.Unlock()
+	q, leader, ok := co.join(key, m)
+	if !ok { // the queue is full: run alone
 		return loop(ctx, c, ops, mutate, cfg)
 	}
-	q.queue = append(q.queue, m)
-	if q.full != nil && len(q.queue) >= q.want {
-		close(q.full)
-		q.full = nil
-	}
-	leader := !q.running
-	q.running = true
-	co.mu.Unlock()
-
 	if !leader {
 		select {
 		case <-m.done:
@@ -125,12 +114,13 @@ func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate
 	batch := q.queue
 	q.queue = nil
 	co.mu.Unlock()
-	c.observeQueued(ops.call(), batch)
 	start := time.Now()
 	if len(batch) == 1 {
 		// Alone: the loop runs on this caller's goroutine and context, and
-		// a panic of its mutator unwinds through here as in a direct call.
+		// a panic of its mutator (or an Observer) unwinds through here as
+		// in a direct call, after the hand-off.
 		defer co.done(key, q, 1, start)
+		c.observeQueued(ops.call(), batch)
 		return loop(ctx, c, ops, mutate, cfg)
 	}
 	// A round for several callers outlives any one of them: it runs apart,
@@ -139,7 +129,31 @@ func coalesce[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate
 		defer co.done(key, q, len(batch), start)
 		runRound(c, ops, batch)
 	}()
+	c.observeQueued(ops.call(), batch)
 	return awaitRound[T](m)
+}
+
+// join queues m on the resource's queue; leader reports that m runs the
+// next round itself, ok false that the queue is full.
+func (co *coalescer) join(key string, m *member) (q *roundQueue, leader, ok bool) {
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	q = co.groups[key]
+	if q == nil {
+		q = &roundQueue{}
+		co.groups[key] = q
+	}
+	if len(q.queue) >= maxQueued {
+		return q, false, false
+	}
+	q.queue = append(q.queue, m)
+	if q.full != nil && len(q.queue) >= q.want {
+		close(q.full)
+		q.full = nil
+	}
+	leader = !q.running
+	q.running = true
+	return q, leader, true
 }
 
 // leaveQueue withdraws a queued caller whose context ended: its mutator
@@ -173,14 +187,19 @@ func awaitRound[T any](m *member) (*T, OperationResult, error) {
 		return memberResult[T](m)
 	case <-m.ctx.Done():
 	}
+	// Taking m.mu waits for its mutator or OnAttempt if the round is running
+	// one: no callback of this call runs after it returns.
 	m.mu.Lock()
 	m.withdrawn = true
-	exposed := m.exposed
+	exposed, p := m.exposed, m.panicked
 	m.mu.Unlock()
 	select {
 	case <-m.done: // finished as the context ended: the result is known
 		return memberResult[T](m)
 	default:
+	}
+	if p != nil {
+		panic(p)
 	}
 	if exposed {
 		return nil, "", &OutcomeUnknownError{Cause: m.ctx.Err()}
@@ -265,15 +284,60 @@ func memberResult[T any](m *member) (*T, OperationResult, error) {
 }
 
 // runRound runs the update loop once for a batch of callers and gives each
-// its own answer.
+// its own answer. Whatever ends the round (a panic outside the mutators, in
+// an Observer, or runtime.Goexit in a mutator), every caller gets an
+// answer: a round never leaves one waiting.
 func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
 	ctx, cancel := roundContext(batch)
 	defer cancel()
+	answered := false
+	defer func() {
+		if !answered {
+			abortRound(batch, recover())
+		}
+	}()
 	cfg := batch[0].cfg
 	cfg.observer = func(a AttemptInfo) { observeRound(batch, a) }
+	cfg.settled = func(v marker.Verdict) {
+		for _, m := range batch {
+			// A write carrying its change landed, or may have: nothing
+			// proved otherwise. (Superseded and Absent prove it did not,
+			// or not yet.)
+			m.mu.Lock()
+			m.ambiguous = m.ambiguous || (v == marker.Unknown || v == marker.Landed) && m.changed
+			m.mu.Unlock()
+		}
+	}
 	v, res, err := loop(ctx, c, ops, func(t *T) error { return composite(ops, batch, t) }, cfg)
-	for i, m := range batch {
+	for i := range batch {
 		answer(ops, batch, i, v, res, err, cfg.idempotent)
+	}
+	answered = true
+	for _, m := range batch {
+		close(m.done)
+	}
+}
+
+// errRoundAborted is the cause given to the callers of a round that ended
+// without an answer.
+var errRoundAborted = errors.New("ifmatch: the coalesced round ended abnormally (a panic outside the mutators, or runtime.Goexit)")
+
+// abortRound answers every caller of a round that ended abnormally: unknown
+// where a write carrying its change went out, not applied otherwise. A panic
+// is raised again in the first caller's goroutine (whoever's mutator or
+// OnAttempt panicked keeps its own).
+func abortRound(batch []*member, r any) {
+	for i, m := range batch {
+		m.mu.Lock()
+		switch {
+		case i == 0 && r != nil && m.panicked == nil:
+			m.panicked = r
+		case m.exposed:
+			m.err = &OutcomeUnknownError{Cause: errRoundAborted}
+		default:
+			m.err = errRoundAborted
+		}
+		m.mu.Unlock()
 		close(m.done)
 	}
 }
@@ -285,45 +349,57 @@ func composite[T any](ops *resourceOps[T], batch []*member, t *T) error {
 	onBase := true
 	for i, m := range batch {
 		m.changed, m.failed, m.view, m.onBase = false, nil, nil, onBase
-		m.mu.Lock()
-		gone := m.withdrawn
-		m.mu.Unlock()
-		if gone || m.panicked != nil {
-			continue
-		}
 		before := ops.clone(t)
-		err := applyMutator(m, t)
-		if err == nil {
-			var form map[string][]string
-			form, err = ops.diff(before, t)
-			m.changed = len(form) > 0
-			if err == nil && ops.obj != nil && i < len(batch)-1 {
-				// The next caller sees this one's change as decoded JSON,
-				// exactly as if it had been read from Twilio.
-				err = normalize(ops.obj(t))
-			}
-		}
-		m.mu.Lock()
-		if err == nil && m.changed && !m.withdrawn {
-			m.exposed = true
-		} else if err == nil && m.withdrawn {
-			err = m.ctx.Err()
-		}
-		m.mu.Unlock()
-		if err != nil {
-			m.failed, m.changed = err, false
+		if err := apply(ops, m, t, i == len(batch)-1); err != nil {
+			m.failed = err
 			*t = *before
 			continue
 		}
-		m.view = ops.clone(t)
 		onBase = onBase && !m.changed
 	}
 	return nil
 }
 
+// apply runs one caller's mutator in a round, holding its lock (so the
+// caller cannot return while its mutator runs), and notes its change.
+func apply[T any](ops *resourceOps[T], m *member, t *T, last bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.withdrawn || m.panicked != nil {
+		return errWithdrawn
+	}
+	before := ops.clone(t)
+	if err := applyMutator(m, t); err != nil {
+		return err
+	}
+	if m.ctx.Err() != nil {
+		// The caller left while its mutator ran: its change is dropped,
+		// and it is told so (it waited for the mutator on m.mu).
+		return errWithdrawn
+	}
+	form, err := ops.diff(before, t)
+	if err != nil {
+		return err
+	}
+	if m.changed = len(form) > 0; ops.obj != nil && !last {
+		// The next caller sees this one's change as decoded JSON, exactly
+		// as if it had been read from Twilio.
+		if err := normalize(ops.obj(t)); err != nil {
+			m.changed = false
+			return err
+		}
+	}
+	m.exposed = m.exposed || m.changed
+	m.view = ops.clone(t)
+	return nil
+}
+
+// errWithdrawn marks a caller that left, or panicked, in an earlier run.
+var errWithdrawn = errors.New("ifmatch: the caller left the round")
+
 // applyMutator runs one caller's mutator inside a shared round; a panic is
 // kept for the caller's goroutine instead of taking the round (and the
-// process) down from this one.
+// process) down from this one. Called with m.mu held.
 func applyMutator[T any](m *member, t *T) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -337,21 +413,19 @@ func applyMutator[T any](m *member, t *T) (err error) {
 	return nil
 }
 
-// observeRound notes a write of the round for each caller whose change it
-// carried, and reports it to each caller's OnAttempt.
+// observeRound notes a write of the round for each caller, and reports it
+// to each caller's OnAttempt (under the caller's lock: never after the call
+// returned).
 func observeRound(batch []*member, a AttemptInfo) {
-	lost := a.Err != nil && !refused(a.Err)
 	for _, m := range batch {
-		m.ambiguous = m.ambiguous || lost && m.changed
 		m.mu.Lock()
 		if refused(a.Err) && !m.ambiguous {
 			m.exposed = false // that write can never land
 		}
-		gone := m.withdrawn
-		m.mu.Unlock()
-		if !gone && m.panicked == nil && m.cfg.observer != nil {
+		if !m.withdrawn && m.panicked == nil && m.cfg.observer != nil {
 			callObserver(m, a)
 		}
+		m.mu.Unlock()
 	}
 }
 
@@ -368,12 +442,19 @@ func callObserver(m *member, a AttemptInfo) {
 // would have been told running alone in the round's order.
 func answer[T any](ops *resourceOps[T], batch []*member, i int, v *T, res OperationResult, err error, idempotent bool) {
 	m := batch[i]
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	switch {
-	case m.panicked != nil:
-	case err != nil && m.failed != nil && !m.ambiguous && m.onBase:
+	case m.panicked != nil || m.withdrawn:
+	case err != nil && m.onBase && !m.ambiguous && m.failed != nil:
 		// Refused on the state read, not on earlier callers' changes that
 		// may never land: its own answer.
 		m.err = m.failed
+	case err != nil && m.onBase && !m.ambiguous && !m.exposed && !m.changed:
+		// Changed nothing on the state read, and no write carried a
+		// change of its: nothing of it was ever sent. Its view is that
+		// version, as read.
+		m.res, m.result = m.view, Unchanged
 	case err != nil:
 		m.err = err
 		if ctxErr := m.ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
@@ -438,9 +519,11 @@ func roundContext(batch []*member) (context.Context, context.CancelFunc) {
 	}
 }
 
-// normalize re-decodes a JSON object, so numbers become json.Number again.
+// normalize re-decodes a JSON object, so numbers become json.Number again;
+// a cleared object becomes {} (it is sent, and read back, as {}).
 func normalize(obj *map[string]any) error {
 	if *obj == nil {
+		*obj = map[string]any{}
 		return nil
 	}
 	enc, err := jsonx.Encode(*obj)

@@ -578,7 +578,11 @@ func (u *update[T]) settle(cause error) (*T, error) {
 		return nil, errors.Join(cause, err)
 	}
 	u.cur, u.fromCache = fresh, false
-	switch u.verdict(fresh) {
+	v := u.verdict(fresh)
+	if u.cfg.settled != nil {
+		u.cfg.settled(v)
+	}
+	switch v {
 	case marker.Landed:
 		u.pending = ""
 		return u.written(u.sent, ""), nil

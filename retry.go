@@ -18,6 +18,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/ifmatch-go/ifmatch/internal/marker"
 )
 
 // This file holds both retry layers' policies:
@@ -326,6 +327,9 @@ type updateConfig struct {
 	noCoalesce  bool
 	eventKey    string // IdempotencyKey
 	hasEventKey bool
+	// settled, when set, hears the fate of each unanswered write as the loop
+	// settles it (a coalesced round tells its callers).
+	settled func(marker.Verdict)
 }
 
 func defaultUpdateConfig() updateConfig {
