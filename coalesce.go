@@ -372,10 +372,11 @@ func apply[T any](ops *resourceOps[T], m *member, t *T, last bool) error {
 	if err := applyMutator(m, t); err != nil {
 		return err
 	}
-	if m.ctx.Err() != nil {
-		// The caller left while its mutator ran: its change is dropped,
-		// and it is told so (it waited for the mutator on m.mu).
-		return errWithdrawn
+	if err := m.ctx.Err(); err != nil {
+		// The caller's context ended while its mutator ran: its change is
+		// dropped, and its answer is that context error (it waited for the
+		// mutator on m.mu).
+		return err
 	}
 	form, err := ops.diff(before, t)
 	if err != nil {
