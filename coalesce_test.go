@@ -518,19 +518,20 @@ func TestCoalescedDeadlineDuringWrite(t *testing.T) {
 		t.Run(fmt.Sprint(n, " callers"), func(t *testing.T) {
 			t.Parallel()
 			v := &versionedTask{attrs: map[string]any{}}
-			gate := make(chan struct{})
-			v.hook = func(int) bool { <-gate; return false } // the round's write waits for the gate
+			// The callers' deadlines pass once the round's write has
+			// reached the server (a deadline on demand, not on a clock);
+			// the write commits only after every caller has answered.
+			expire, gate := make(chan struct{}), make(chan struct{})
+			v.hook = func(int) bool { close(expire); <-gate; return false }
 			errs := make(chan error, n)
 			var wg sync.WaitGroup
 			wg.Add(n)
 			coalescedRound(t, v, n, func(ws ifmatch.Workspace, i int) {
 				defer wg.Done()
-				ctx, cancel := context.WithTimeout(ctxT(t), time.Duration(50+10*i)*time.Millisecond)
-				defer cancel()
-				_, err := ws.UpdateTask(ctx, testTask, set(fmt.Sprint("k", i)))
+				_, err := ws.UpdateTask(deadlineOn(ctxT(t), expire), testTask, set(fmt.Sprint("k", i)))
 				errs <- err
 			})
-			wg.Wait() // every caller has answered; only now may the write commit
+			wg.Wait()
 			close(gate)
 			for i := 0; i < n; i++ {
 				err := <-errs
@@ -539,5 +540,27 @@ func TestCoalescedDeadlineDuringWrite(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// deadlineCtx is a context whose deadline passes when expire is closed: a
+// deadline at a moment the test chooses.
+type deadlineCtx struct {
+	context.Context
+	expire <-chan struct{}
+}
+
+func deadlineOn(parent context.Context, expire <-chan struct{}) context.Context {
+	return deadlineCtx{parent, expire}
+}
+
+func (d deadlineCtx) Deadline() (time.Time, bool) { return time.Now().Add(time.Hour), true }
+func (d deadlineCtx) Done() <-chan struct{}       { return d.expire }
+func (d deadlineCtx) Err() error {
+	select {
+	case <-d.expire:
+		return context.DeadlineExceeded
+	default:
+		return nil
 	}
 }
