@@ -355,9 +355,12 @@ func TestAdvCancelDuringPOSTAfterCommit(t *testing.T) {
 func TestAdvDeadlineDuringPOSTAfterCommitFake(t *testing.T) {
 	for _, style := range ifmatchtestStyles() {
 		t.Run(style.String(), func(t *testing.T) {
+			t.Parallel()
 			f, c, ws, sid := fakeTask(t, style)
 			f.Inject(faultCommitThenStall())
-			ctx, cancel := context.WithTimeout(ctxT(t), 150*time.Millisecond)
+			// Long enough for the read and the write to go out on a loaded
+			// machine; the stall then holds the answer until it passes.
+			ctx, cancel := context.WithTimeout(ctxT(t), time.Second)
 			defer cancel()
 			_, err := c.Workspace(ws).UpdateTask(ctx, sid, advIncr, ifmatch.Alone())
 			if !isUnknown(err) || !errors.Is(err, context.DeadlineExceeded) {
@@ -985,13 +988,14 @@ func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
 func TestAdvUpdateTaskIfDeadlineAfterCommit(t *testing.T) {
 	noLeak(t)
 	s := newAdvServer(`{"n":0}`)
+	expire := make(chan struct{})
 	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
 		s.apply(r, f)
+		close(expire) // the caller's deadline passes once the write has committed
 		<-r.Context().Done()
 		return nil, r.Context().Err()
 	}
-	ctx, cancel := context.WithTimeout(ctxT(t), 30*time.Millisecond)
-	defer cancel()
+	ctx := deadlineOn(ctxT(t), expire)
 	_, err := s.client(t).Workspace(testWS).UpdateTaskIf(ctx, testTask, `"0"`, ifmatch.TaskUpdate{Priority: ptr(7)})
 	if !isUnknown(err) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want unknown joined with DeadlineExceeded", err)
@@ -1276,7 +1280,7 @@ func TestAdvLateCommitReadBackWithoutETagFake(t *testing.T) {
 func TestAdvLoneCallerCoalescingDeadlineAfterCommit(t *testing.T) {
 	f, c, ws, sid := fakeTask(t, ifmatchtest.QuotedIntETags)
 	f.Inject(faultCommitThenStall())
-	ctx, cancel := context.WithTimeout(ctxT(t), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(ctxT(t), time.Second) // the stall holds the answer past it
 	defer cancel()
 	_, err := c.Workspace(ws).UpdateTask(ifmatchtest.WithCall(ctx, "a"), sid, advIncr)
 	if !isUnknown(err) || !errors.Is(err, context.DeadlineExceeded) {
