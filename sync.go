@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
+	"github.com/ifmatch-go/ifmatch/internal/listparams"
 )
 
 // MaxSyncDataBytes is Twilio's limit on the JSON data of one Sync Document,
@@ -419,7 +420,7 @@ func (p *SyncListParams) query(item bool) (url.Values, error) {
 	if p == nil {
 		return q, nil
 	}
-	if err := setPageSizeMax(q, p.PageSize, 100); err != nil { // Sync's spec: 1-100
+	if err := setPageSizeMax(q, p.PageSize, listparams.SyncMaxPageSize); err != nil {
 		return nil, err
 	}
 	if !item && (p.Order != "" || p.From != "" || p.Bounds != "") {

@@ -477,11 +477,8 @@ func (p *TaskListParams) query() (url.Values, error) {
 	if p.HasAddons != nil {
 		q.Set("HasAddons", strconv.FormatBool(*p.HasAddons))
 	}
-	if p.PageSize != 0 {
-		if p.PageSize < 1 || p.PageSize > 1000 {
-			return nil, fmt.Errorf("%w: PageSize %d is outside 1-1000", ErrInvalidArgument, p.PageSize)
-		}
-		q.Set("PageSize", strconv.Itoa(p.PageSize))
+	if err := setPageSize(q, p.PageSize); err != nil {
+		return nil, err
 	}
 	return q, nil
 }

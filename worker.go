@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
+	"github.com/ifmatch-go/ifmatch/internal/listparams"
 )
 
 // Worker is a TaskRouter Worker (the spec's taskrouter.v1.workspace.worker),
@@ -256,15 +257,14 @@ func (w Workspace) ListWorkers(ctx context.Context, p *WorkerListParams) iter.Se
 
 // setPageSize sets PageSize when n is not 0, checking the spec's 1-1000
 // (TaskRouter).
-func setPageSize(q url.Values, n int) error { return setPageSizeMax(q, n, 1000) }
+func setPageSize(q url.Values, n int) error {
+	return setPageSizeMax(q, n, listparams.TaskRouterMaxPageSize)
+}
 
 // setPageSizeMax sets PageSize when n is not 0, checking 1-max.
 func setPageSizeMax(q url.Values, n, max int) error {
-	if n == 0 {
-		return nil
-	}
-	if n < 1 || n > max {
-		return fmt.Errorf("%w: PageSize %d is outside 1-%d", ErrInvalidArgument, n, max)
+	if err := listparams.CheckPageSize(ErrInvalidArgument, n, max); err != nil || n == 0 {
+		return err
 	}
 	q.Set("PageSize", strconv.Itoa(n))
 	return nil

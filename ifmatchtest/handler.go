@@ -349,9 +349,9 @@ func (f *Fake) taskJSON(t *taskRec, withAttributes bool) taskJSON {
 	u := f.base + "/v1/Workspaces/" + t.ws + "/Tasks/" + t.sid
 	j := taskJSON{AccountSID: AccountSID, Age: int(f.now().Sub(t.created) / time.Second), AssignmentStatus: t.status,
 		DateCreated: t.created.Format(time.RFC3339), DateUpdated: t.updated.Format(time.RFC3339),
-		Priority: t.priority, SID: t.sid, TaskQueueSID: t.queueSID, TaskQueueFriendlyName: "Default Queue",
+		Priority: t.priority, SID: t.sid, TaskQueueSID: t.queueSID, TaskQueueFriendlyName: defaultQueueName,
 		TaskChannelSID: t.channelSID, TaskChannelUniqueName: t.channelName, Timeout: t.timeout,
-		WorkflowSID: t.workflowSID, WorkflowFriendlyName: "Default Workflow", WorkspaceSID: t.ws, URL: u,
+		WorkflowSID: t.workflowSID, WorkflowFriendlyName: defaultWorkflowName, WorkspaceSID: t.ws, URL: u,
 		Links: map[string]string{"reservations": u + "/Reservations",
 			"task_queue": f.base + "/v1/Workspaces/" + t.ws + "/TaskQueues/" + t.queueSID,
 			"workflow":   f.base + "/v1/Workspaces/" + t.ws + "/Workflows/" + t.workflowSID,

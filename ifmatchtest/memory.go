@@ -243,6 +243,7 @@ func (m *MemoryWorkspace) newTask(attrs map[string]any) *ifmatch.Task {
 		Attributes: attrs, DateCreated: now, DateUpdated: now, TaskQueueEnteredDate: now, Timeout: 86400,
 		TaskChannelSID: "TC" + strings.Repeat("0", 32), TaskChannelUniqueName: "default",
 		WorkflowSID: "WW" + strings.Repeat("0", 32), TaskQueueSID: "WQ" + strings.Repeat("0", 32),
+		WorkflowFriendlyName: defaultWorkflowName, TaskQueueFriendlyName: defaultQueueName,
 		VirtualStartTime: now, URL: "https://taskrouter.twilio.com/v1/Workspaces/" + m.sid + "/Tasks/" + sid,
 		ETag: memETag(0)}
 	m.seq++
@@ -361,49 +362,24 @@ func setChannel(t *ifmatch.Task, ch string) {
 var memTaskStatuses = []ifmatch.TaskStatus{ifmatch.TaskPending, ifmatch.TaskReserved, ifmatch.TaskAssigned,
 	ifmatch.TaskCanceled, ifmatch.TaskCompleted, ifmatch.TaskWrapping}
 
-// ListTasks implements [ifmatch.TaskAPI]; it filters on Priority,
-// AssignmentStatus, WorkflowSID and TaskQueueSID.
+// ListTasks implements [ifmatch.TaskAPI] with the fake server's filters
+// and Ordering (filters.go), refusing what the fake refuses.
 func (m *MemoryWorkspace) ListTasks(_ context.Context, p *ifmatch.TaskListParams) iter.Seq2[*ifmatch.Task, error] {
-	var q ifmatch.TaskListParams
-	if p != nil {
-		q = *p
-	}
-	err := checkPageSize(q.PageSize)
-	for _, s := range q.AssignmentStatus {
-		if !slices.Contains(memTaskStatuses, s) {
-			err = memInvalid("AssignmentStatus filter %q is not a task status", trunc(string(s)))
-		}
-	}
-	for _, s := range [][3]string{{"WorkflowSid", "WW", q.WorkflowSID}, {"TaskQueueSid", "WQ", q.TaskQueueSID}} {
-		if s[2] != "" && err == nil {
-			err = memCheckSID(s[0], s[1], s[2])
-		}
-	}
+	q, err := memTaskQuery(p)
 	if err != nil {
 		return errSeq[ifmatch.Task](err)
 	}
+	keep, less, msg := taskFilter(q)
+	if msg != "" {
+		return errSeq[ifmatch.Task](memBadQuery(msg))
+	}
 	m.mu.Lock()
-	var out []*memEntry[ifmatch.Task]
-	for _, e := range m.tasks {
-		t := e.v
-		if q.Priority != nil && t.Priority != *q.Priority ||
-			len(q.AssignmentStatus) > 0 && !slices.Contains(q.AssignmentStatus, t.AssignmentStatus) ||
-			q.WorkflowSID != "" && t.WorkflowSID != q.WorkflowSID || q.TaskQueueSID != "" && t.TaskQueueSID != q.TaskQueueSID {
-			continue
-		}
+	defer m.mu.Unlock()
+	return memList(m.tasks, taskView, keep, less, func(t *ifmatch.Task) *ifmatch.Task {
 		c := t.Clone()
 		c.Attributes, c.ETag = nil, "" // as Twilio lists them
-		out = append(out, &memEntry[ifmatch.Task]{v: c, seq: e.seq})
-	}
-	m.mu.Unlock()
-	return seqOf(out)
-}
-
-func checkPageSize(n int) error {
-	if n != 0 && (n < 1 || n > 1000) {
-		return memInvalid("PageSize %d is outside 1-1000", n)
-	}
-	return nil
+		return c
+	})
 }
 
 func errSeq[T any](err error) iter.Seq2[*T, error] {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ifmatch-go/ifmatch"
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
+	"github.com/ifmatch-go/ifmatch/internal/listparams"
 )
 
 // MemorySync is an in-memory Sync service: it implements [ifmatch.SyncAPI]
@@ -226,7 +227,7 @@ func checkSyncList(p *ifmatch.SyncListParams, item bool) error {
 	if p == nil {
 		return nil
 	}
-	if err := checkPageSize(p.PageSize); err != nil {
+	if err := checkPageSizeMax(p.PageSize, listparams.SyncMaxPageSize); err != nil {
 		return err
 	}
 	if !item && (p.Order != "" || p.From != "" || p.Bounds != "") {

@@ -111,34 +111,20 @@ func (m *MemoryWorkspace) CreateWorker(_ context.Context, p ifmatch.WorkerCreate
 	return m.newWorker(p.FriendlyName, activity, attrs).Clone(), nil
 }
 
-// ListWorkers implements [ifmatch.WorkerAPI]; it filters on ActivitySID,
-// ActivityName, Available and FriendlyName.
+// ListWorkers implements [ifmatch.WorkerAPI] with the fake server's
+// filters and Ordering (filters.go), refusing what the fake refuses.
 func (m *MemoryWorkspace) ListWorkers(_ context.Context, p *ifmatch.WorkerListParams) iter.Seq2[*ifmatch.Worker, error] {
-	var q ifmatch.WorkerListParams
-	if p != nil {
-		q = *p
-	}
-	err := checkPageSize(q.PageSize)
-	for _, s := range [][3]string{{"ActivitySid", "WA", q.ActivitySID}, {"TaskQueueSid", "WQ", q.TaskQueueSID}} {
-		if s[2] != "" && err == nil {
-			err = memCheckSID(s[0], s[1], s[2])
-		}
-	}
+	q, err := memWorkerQuery(p)
 	if err != nil {
 		return errSeq[ifmatch.Worker](err)
 	}
-	m.mu.Lock()
-	var out []*memEntry[ifmatch.Worker]
-	for _, e := range m.workers {
-		w := e.v
-		if q.ActivitySID != "" && w.ActivitySID != q.ActivitySID || q.ActivityName != "" && w.ActivityName != q.ActivityName ||
-			q.Available != nil && w.Available != *q.Available || q.FriendlyName != "" && w.FriendlyName != q.FriendlyName {
-			continue
-		}
-		out = append(out, &memEntry[ifmatch.Worker]{v: w.Clone(), seq: e.seq})
+	keep, less, msg := workerFilter(q)
+	if msg != "" {
+		return errSeq[ifmatch.Worker](memBadQuery(msg))
 	}
-	m.mu.Unlock()
-	return seqOf(out)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return memList(m.workers, workerView, keep, less, (*ifmatch.Worker).Clone)
 }
 
 // UpdateWorker implements [ifmatch.WorkerAPI] with ifmatch's own update loop.
@@ -349,6 +335,9 @@ func (m *MemoryWorkspace) fetchReservation(v resvView, parent, sid string) (*ifm
 
 func (m *MemoryWorkspace) listReservations(v resvView, parent string, p *ifmatch.ReservationListParams) iter.Seq2[*ifmatch.Reservation, error] {
 	if err := v.check(parent, ""); err != nil {
+		return errSeq[ifmatch.Reservation](err)
+	}
+	if err := memReservationQuery(p, v.fromWorker); err != nil {
 		return errSeq[ifmatch.Reservation](err)
 	}
 	m.mu.Lock()

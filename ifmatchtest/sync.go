@@ -42,27 +42,36 @@ func (f *Fake) AddDocument(svc, uniqueName string, data map[string]any) string {
 	return o.sid
 }
 
-// AddMapItem seeds an item of Sync Map m (SID or unique name). The Map must
-// exist (AddSyncMap): unlike MemorySync.AddMapItem, the fake does not create
-// it, and an item seeded in a missing Map is reachable by no request.
+// AddMapItem seeds an item of Sync Map m (SID or unique name). A Map that
+// does not exist yet is created with m as its unique name, as
+// [MemorySync.AddMapItem] does.
 func (f *Fake) AddMapItem(svc, m, key string, data map[string]any) {
 	f.mu.Lock()
-	c := f.containers[svc+"/Maps/"+m]
+	c := f.seedContainer(svc, "Maps", m)
 	f.mu.Unlock()
 	f.addSync(&syncObj{kind: "Maps", svc: svc, container: c, key: key}, data)
 }
 
 // AddListItem appends an item to Sync List l (SID or unique name) and returns
-// its index. The List must exist (AddSyncList): unlike MemorySync.AddListItem,
-// the fake does not create it, and an item seeded in a missing List is
-// reachable by no request.
+// its index. A List that does not exist yet is created with l as its unique
+// name, as [MemorySync.AddListItem] does.
 func (f *Fake) AddListItem(svc, l string, data map[string]any) int {
 	f.mu.Lock()
-	c := f.containers[svc+"/Lists/"+l]
+	c := f.seedContainer(svc, "Lists", l)
 	idx := f.nextIndex(svc, c)
 	f.mu.Unlock()
 	f.addSync(&syncObj{kind: "Lists", svc: svc, container: c, index: idx}, data)
 	return idx
+}
+
+// seedContainer returns the SID of List or Map name (SID or unique name) in
+// svc, creating it with name as its unique name when missing. Called with
+// f.mu held.
+func (f *Fake) seedContainer(svc, kind, name string) string {
+	if c := f.containers[svc+"/"+kind+"/"+name]; c != "" {
+		return c
+	}
+	return f.addContainer(svc, kind, name).sid
 }
 
 func (f *Fake) addSync(o *syncObj, data map[string]any) {
