@@ -3,8 +3,13 @@ package ifmatchtest_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/ifmatch-go/ifmatch"
@@ -34,29 +39,16 @@ var contractEnvs = map[string]func(t *testing.T) *contractEnv{
 		srv := newServer(t)
 		ws, svc := srv.AddWorkspace(), srv.AddSyncService()
 		c := srv.Client()
-		lists, maps := map[string]bool{}, map[string]bool{}
 		return &contractEnv{
 			tasks: c.Workspace(ws), workers: c.Workspace(ws), sync: c.SyncService(svc),
 			addTask:        func(a map[string]any, o ...ifmatchtest.TaskOption) string { return srv.AddTask(ws, a, o...) },
 			addWorker:      func(n string, a map[string]any) string { return srv.AddWorker(ws, n, a) },
 			addReservation: func(task, worker string) string { return srv.AddReservation(ws, task, worker) },
 			addDocument:    func(n string, d map[string]any) string { return srv.AddDocument(svc, n, d) },
-			addListItem: func(l string, d map[string]any) int {
-				if !lists[l] {
-					srv.AddSyncList(svc, l)
-					lists[l] = true
-				}
-				return srv.AddListItem(svc, l, d)
-			},
-			addMapItem: func(m, k string, d map[string]any) {
-				if !maps[m] {
-					srv.AddSyncMap(svc, m)
-					maps[m] = true
-				}
-				srv.AddMapItem(svc, m, k, d)
-			},
-			setTaskAttrs: func(sid string, a map[string]any) { srv.SetTaskAttributes(ws, sid, a) },
-			writes:       func() int { return srv.Count(http.MethodPost) + srv.Count(http.MethodDelete) },
+			addListItem:    func(l string, d map[string]any) int { return srv.AddListItem(svc, l, d) },
+			addMapItem:     func(m, k string, d map[string]any) { srv.AddMapItem(svc, m, k, d) },
+			setTaskAttrs:   func(sid string, a map[string]any) { srv.SetTaskAttributes(ws, sid, a) },
+			writes:         func() int { return srv.Count(http.MethodPost) + srv.Count(http.MethodDelete) },
 		}
 	},
 	"in-memory": func(t *testing.T) *contractEnv {
@@ -410,6 +402,192 @@ var contractCases = []struct {
 		}
 		if _, err := e.sync.FetchMapItem(ctxT(t), "m", "k"); !errors.Is(err, ifmatch.ErrNotFound) {
 			t.Errorf("deleted: %v", err)
+		}
+	}},
+	{"list Tasks: name, routing-target and add-on filters and Ordering as the fake applies them", func(t *testing.T, e *contractEnv) {
+		now := time.Now().UTC().Truncate(time.Second)
+		rt := ifmatchtest.NewSID("WK")
+		create := func(prio int, vst time.Time, target string) string {
+			task, err := e.tasks.CreateTask(ctxT(t), ifmatch.TaskCreate{Priority: ptr(prio), VirtualStartTime: vst, RoutingTarget: target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return task.SID
+		}
+		t1 := create(1, now.Add(-2*time.Hour), rt)
+		t2 := create(3, now.Add(-time.Hour), "")
+		t3 := create(2, now.Add(-3*time.Hour), "")
+		all := []string{t1, t2, t3}
+		for _, c := range []struct {
+			p       ifmatch.TaskListParams
+			want    []string
+			ordered bool
+		}{
+			{ifmatch.TaskListParams{WorkflowName: "Default Workflow"}, all, false},
+			{ifmatch.TaskListParams{WorkflowName: "Other Workflow"}, nil, false},
+			{ifmatch.TaskListParams{TaskQueueName: "Default Queue"}, all, false},
+			{ifmatch.TaskListParams{TaskQueueName: "Other Queue"}, nil, false},
+			{ifmatch.TaskListParams{RoutingTarget: rt}, []string{t1}, false},
+			{ifmatch.TaskListParams{HasAddons: ptr(true)}, nil, false},
+			{ifmatch.TaskListParams{HasAddons: ptr(false)}, all, false},
+			{ifmatch.TaskListParams{Ordering: "Priority:desc"}, []string{t2, t3, t1}, true},
+			{ifmatch.TaskListParams{Ordering: "VirtualStartTime:asc"}, []string{t3, t1, t2}, true},
+			{ifmatch.TaskListParams{Ordering: "Priority:asc,DateCreated:desc"}, []string{t1, t3, t2}, true},
+		} {
+			var got []string
+			for task, err := range e.tasks.ListTasks(ctxT(t), &c.p) {
+				if err != nil {
+					t.Fatalf("%+v: %v", c.p, err)
+				}
+				got = append(got, task.SID)
+			}
+			if !c.ordered {
+				slices.Sort(got)
+				c.want = slices.Sorted(slices.Values(c.want))
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("%+v: listed %v, want %v", c.p, got, c.want)
+			}
+		}
+	}},
+	{"list Tasks and Workers: a filter the fake refuses is a 400 naming it", func(t *testing.T, e *contractEnv) {
+		e.addTask(nil)
+		e.addWorker("w", nil)
+		check := func(name string, seq func(func(error) bool)) {
+			t.Helper()
+			n := 0
+			for err := range seq {
+				n++
+				var ae *ifmatch.APIError
+				if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != 20001 || !strings.Contains(ae.Message, name) {
+					t.Errorf("%s: %v, want a 400 (code 20001) naming it", name, err)
+				}
+				if errors.Is(err, ifmatch.ErrInvalidArgument) || errors.Is(err, ifmatch.ErrNotFound) {
+					t.Errorf("%s: %v matches a sentinel", name, err)
+				}
+			}
+			if n != 1 {
+				t.Errorf("%s: %d results, want one error", name, n)
+			}
+		}
+		tasks := func(p ifmatch.TaskListParams) func(func(error) bool) {
+			return func(yield func(error) bool) {
+				for _, err := range e.tasks.ListTasks(ctxT(t), &p) {
+					if !yield(err) {
+						return
+					}
+				}
+			}
+		}
+		workers := func(p ifmatch.WorkerListParams) func(func(error) bool) {
+			return func(yield func(error) bool) {
+				for _, err := range e.workers.ListWorkers(ctxT(t), &p) {
+					if !yield(err) {
+						return
+					}
+				}
+			}
+		}
+		check("EvaluateTaskAttributes", tasks(ifmatch.TaskListParams{EvaluateTaskAttributes: "x == 1"}))
+		check("Ordering", tasks(ifmatch.TaskListParams{Ordering: "bogus"}))
+		check("Ordering", tasks(ifmatch.TaskListParams{Ordering: "Priority:up"}))
+		check("TargetWorkersExpression", workers(ifmatch.WorkerListParams{TargetWorkersExpression: "x == 1"}))
+		check("TaskQueueSid", workers(ifmatch.WorkerListParams{TaskQueueSID: ifmatchtest.NewSID("WQ")}))
+		check("TaskQueueName", workers(ifmatch.WorkerListParams{TaskQueueName: "q"}))
+		check("Ordering", workers(ifmatch.WorkerListParams{Ordering: "bogus"}))
+		for _, err := range e.workers.ListWorkers(ctxT(t), &ifmatch.WorkerListParams{Ordering: "DateStatusChanged:desc"}) {
+			if err != nil {
+				t.Errorf("Workers Ordering DateStatusChanged:desc: %v", err)
+			}
+		}
+	}},
+	{"list page sizes are checked as the Client checks them", func(t *testing.T, e *contractEnv) {
+		task, worker := e.addTask(nil), e.addWorker("w", nil)
+		e.addDocument("d", nil)
+		e.addListItem("l", nil)
+		e.addMapItem("m", "k", nil)
+		for _, c := range []struct {
+			name  string
+			limit int
+			list  func(n int) error
+		}{
+			{"ListDocuments", 100, func(n int) error {
+				for _, err := range e.sync.ListDocuments(ctxT(t), &ifmatch.SyncListParams{PageSize: n}) {
+					return err
+				}
+				return nil
+			}},
+			{"ListListItems", 100, func(n int) error {
+				for _, err := range e.sync.ListListItems(ctxT(t), "l", &ifmatch.SyncListParams{PageSize: n}) {
+					return err
+				}
+				return nil
+			}},
+			{"ListMapItems", 100, func(n int) error {
+				for _, err := range e.sync.ListMapItems(ctxT(t), "m", &ifmatch.SyncListParams{PageSize: n}) {
+					return err
+				}
+				return nil
+			}},
+			{"ListTasks", 1000, func(n int) error {
+				for _, err := range e.tasks.ListTasks(ctxT(t), &ifmatch.TaskListParams{PageSize: n}) {
+					return err
+				}
+				return nil
+			}},
+			{"ListWorkers", 1000, func(n int) error {
+				for _, err := range e.workers.ListWorkers(ctxT(t), &ifmatch.WorkerListParams{PageSize: n}) {
+					return err
+				}
+				return nil
+			}},
+			{"ListTaskReservations", 1000, func(n int) error {
+				for _, err := range e.workers.ListTaskReservations(ctxT(t), task, &ifmatch.ReservationListParams{PageSize: n}) {
+					return err
+				}
+				return nil
+			}},
+			{"ListWorkerReservations", 1000, func(n int) error {
+				for _, err := range e.workers.ListWorkerReservations(ctxT(t), worker, &ifmatch.ReservationListParams{PageSize: n}) {
+					return err
+				}
+				return nil
+			}},
+		} {
+			if err := c.list(c.limit); err != nil {
+				t.Errorf("%s PageSize %d: %v", c.name, c.limit, err)
+			}
+			for _, n := range []int{c.limit + 1, 500, -1} {
+				if n <= c.limit && n > 0 {
+					continue
+				}
+				err := c.list(n)
+				if !errors.Is(err, ifmatch.ErrInvalidArgument) || !strings.Contains(fmt.Sprint(err), "1-"+strconv.Itoa(c.limit)) {
+					t.Errorf("%s PageSize %d: %v, want ErrInvalidArgument naming 1-%d", c.name, n, err, c.limit)
+				}
+			}
+		}
+	}},
+	{"seeding an item creates its missing List or Map", func(t *testing.T, e *contractEnv) {
+		if i := e.addListItem("new-list", map[string]any{"i": 0}); i != 0 {
+			t.Errorf("first index %d", i)
+		}
+		if i := e.addListItem("new-list", map[string]any{"i": 1}); i != 1 {
+			t.Errorf("second index %d", i)
+		}
+		var idx []int
+		for it, err := range e.sync.ListListItems(ctxT(t), "new-list", nil) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx = append(idx, it.Index)
+		}
+		if !slices.Equal(idx, []int{0, 1}) {
+			t.Errorf("listed %v", idx)
+		}
+		e.addMapItem("new-map", "k", map[string]any{"n": 1})
+		if mi, err := e.sync.FetchMapItem(ctxT(t), "new-map", "k"); err != nil || mi.Data["n"] != json.Number("1") {
+			t.Errorf("seeded map item: %v %v", mi, err)
 		}
 	}},
 }

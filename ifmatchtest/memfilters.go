@@ -2,10 +2,10 @@ package ifmatchtest
 
 import (
 	"iter"
-	"sort"
 	"net/http"
 	"net/url"
 	"slices"
+	"sort"
 	"strconv"
 
 	"github.com/ifmatch-go/ifmatch"
