@@ -12,6 +12,8 @@ import (
 // for the lists it serves, or answers 400 (code 20001) naming the one it
 // cannot honour; it never ignores a declared one. Parameters the specs do
 // not declare are ignored, as Twilio is believed to ignore them.
+// MemoryWorkspace's lists run these same filters over views of its Tasks
+// and Workers as taskRec and workerRec (memfilters.go).
 //
 // Not supported (400): Tasks' EvaluateTaskAttributes and Workers'
 // TargetWorkersExpression (TaskRouter's expression language), and Workers'

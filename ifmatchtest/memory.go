@@ -41,14 +41,17 @@ import (
 //     malformed SID or bad input matches [ifmatch.ErrInvalidArgument].
 //
 // Versions (ETags) start at "0" and grow by one per write, as with the fake
-// server. Lists return Tasks without attributes and ETag, as Twilio does, and
-// apply fewer filters than the fake server: Tasks only Priority,
-// AssignmentStatus, WorkflowSID and TaskQueueSID, Workers only ActivitySID,
-// ActivityName, Available and FriendlyName. Every other filter and Ordering
-// is accepted and ignored, including those the fake server applies
-// (WorkflowName, TaskQueueName, RoutingTarget, HasAddons, Ordering) or
-// refuses with a 400 (EvaluateTaskAttributes, TargetWorkersExpression,
-// Workers' TaskQueueSID and TaskQueueName). Reservation updates record
+// server. Lists return Tasks without attributes and ETag, as Twilio does.
+// They are filtered and ordered by the fake server's own code (filters.go):
+// every filter and Ordering the fake applies is applied the same way,
+// including WorkflowName, TaskQueueName, RoutingTarget and HasAddons, and
+// what the fake refuses (EvaluateTaskAttributes, TargetWorkersExpression,
+// Workers' TaskQueueSID and TaskQueueName, a malformed Ordering) is refused
+// with the error a Client gets for the fake's 400: an [*ifmatch.APIError]
+// with status 400 and code 20001 naming the parameter (it matches no
+// sentinel). Input the Client checks before sending (SIDs, statuses, a
+// PageSize outside 1-1000) matches [ifmatch.ErrInvalidArgument], by the
+// Client's own page-size check. Reservation updates record
 // ReservationStatus only. It is safe for concurrent use.
 type MemoryWorkspace struct {
 	mu      sync.Mutex

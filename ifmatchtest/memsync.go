@@ -25,7 +25,10 @@ import (
 // [ifmatch.ErrNotFound], 412s with Sync's codes, 409s matching
 // [ifmatch.ErrAlreadyExists]). Revisions (ETags) start at "0". Lists and
 // Maps are made by [MemorySync.AddList] and [MemorySync.AddMap] (or on
-// first use by AddListItem and AddMapItem). It is safe for concurrent use.
+// first use by AddListItem and AddMapItem, as the fake server's
+// [Fake.AddListItem] and [Fake.AddMapItem] do). List calls check their
+// parameters as the Client does: a PageSize outside Sync's 1-100 matches
+// [ifmatch.ErrInvalidArgument]. It is safe for concurrent use.
 type MemorySync struct {
 	mu     sync.Mutex
 	sid    string
@@ -423,8 +426,9 @@ func container[T any](cs map[string]*memContainer[T], what, name string) (*memCo
 	return nil, memNotFound(http.MethodGet, what+" "+name)
 }
 
-// AddListItem appends an item to List l (SID or unique name; created if
-// missing) and returns its index.
+// AddListItem appends an item to List l (SID or unique name; created with
+// l as its unique name if missing, as [Fake.AddListItem] does) and returns
+// its index.
 func (s *MemorySync) AddListItem(l string, data map[string]any) int {
 	d := mustExact(data)
 	s.mu.Lock()
@@ -448,7 +452,8 @@ func (s *MemorySync) newListItem(c *memContainer[ifmatch.ListItem], data map[str
 	return it
 }
 
-// AddMapItem seeds item key of Map m (SID or unique name; created if missing).
+// AddMapItem seeds item key of Map m (SID or unique name; created with m as
+// its unique name if missing, as [Fake.AddMapItem] does).
 func (s *MemorySync) AddMapItem(m, key string, data map[string]any) {
 	d := mustExact(data)
 	s.mu.Lock()
