@@ -9,11 +9,9 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/ifmatch-go/ifmatch/internal/inputcheck"
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
-	"github.com/ifmatch-go/ifmatch/internal/listparams"
 )
 
 // MaxSyncDataBytes is Twilio's limit on the JSON data of one Sync Document,
@@ -269,19 +267,11 @@ func diffData[T any](kind string, data func(*T) map[string]any) func(old, cur *T
 	}
 }
 
-// checkName accepts a SID with the given prefix or a unique name: 1-320
-// characters of printable UTF-8, and not "." or "..", which would change the
-// meaning of the URL path.
+// checkName accepts a SID or a unique name: 1-320 bytes of printable
+// UTF-8, and not "." or "..", which would change the meaning of the URL path.
 func checkName(what, s string) error {
-	bad := s == "" || s == "." || s == ".." || len(s) > 320 || !utf8.ValidString(s)
-	for _, r := range s {
-		if bad || unicode.IsControl(r) {
-			bad = true
-			break
-		}
-	}
-	if bad {
-		return fmt.Errorf("%w: %s %q is malformed: want a SID or a unique name of 1-320 printable characters", ErrInvalidArgument, what, truncate(s))
+	if !inputcheck.ValidName(s) {
+		return fmt.Errorf("%w: %s %q is malformed: want a SID or a unique name of 1-320 bytes of printable UTF-8", ErrInvalidArgument, what, truncate(s))
 	}
 	return nil
 }
@@ -420,7 +410,7 @@ func (p *SyncListParams) query(item bool) (url.Values, error) {
 	if p == nil {
 		return q, nil
 	}
-	if err := setPageSizeMax(q, p.PageSize, listparams.SyncMaxPageSize); err != nil {
+	if err := setPageSizeMax(q, p.PageSize, inputcheck.SyncMaxPageSize); err != nil {
 		return nil, err
 	}
 	if !item && (p.Order != "" || p.From != "" || p.Bounds != "") {

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ifmatch-go/ifmatch/internal/inputcheck"
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
-	"github.com/ifmatch-go/ifmatch/internal/listparams"
 )
 
 // Worker is a TaskRouter Worker (the spec's taskrouter.v1.workspace.worker),
@@ -258,12 +258,12 @@ func (w Workspace) ListWorkers(ctx context.Context, p *WorkerListParams) iter.Se
 // setPageSize sets PageSize when n is not 0, checking the spec's 1-1000
 // (TaskRouter).
 func setPageSize(q url.Values, n int) error {
-	return setPageSizeMax(q, n, listparams.TaskRouterMaxPageSize)
+	return setPageSizeMax(q, n, inputcheck.TaskRouterMaxPageSize)
 }
 
 // setPageSizeMax sets PageSize when n is not 0, checking 1-max.
 func setPageSizeMax(q url.Values, n, max int) error {
-	if err := listparams.CheckPageSize(ErrInvalidArgument, n, max); err != nil || n == 0 {
+	if err := inputcheck.CheckPageSize(ErrInvalidArgument, n, max); err != nil || n == 0 {
 		return err
 	}
 	q.Set("PageSize", strconv.Itoa(n))

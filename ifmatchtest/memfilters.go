@@ -9,13 +9,13 @@ import (
 	"strconv"
 
 	"github.com/ifmatch-go/ifmatch"
-	"github.com/ifmatch-go/ifmatch/internal/listparams"
+	"github.com/ifmatch-go/ifmatch/internal/inputcheck"
 )
 
 // This file lets MemoryWorkspace's and MemorySync's lists behave exactly
 // as a Client's against the fake server: the parameters are checked as the
 // Client checks them before sending (the same page-size check,
-// internal/listparams), then turned into the query the Client would send
+// internal/inputcheck), then turned into the query the Client would send
 // and handed to the fake's own filters (filters.go), over a view of the
 // stored Task or Worker as the fake's record.
 
@@ -29,7 +29,7 @@ func memBadQuery(msg string) error {
 // checkPageSizeMax checks a PageSize as the Client does (1-max; 0 is the
 // server's default).
 func checkPageSizeMax(n, max int) error {
-	return listparams.CheckPageSize(ifmatch.ErrInvalidArgument, n, max)
+	return inputcheck.CheckPageSize(ifmatch.ErrInvalidArgument, n, max)
 }
 
 // memTaskQuery checks p as the Client's ListTasks does before sending, and
@@ -65,7 +65,7 @@ func memTaskQuery(p *ifmatch.TaskListParams) (url.Values, error) {
 	if p.HasAddons != nil {
 		q.Set("HasAddons", strconv.FormatBool(*p.HasAddons))
 	}
-	if err := checkPageSizeMax(p.PageSize, listparams.TaskRouterMaxPageSize); err != nil {
+	if err := checkPageSizeMax(p.PageSize, inputcheck.TaskRouterMaxPageSize); err != nil {
 		return nil, err
 	}
 	return q, nil
@@ -95,7 +95,7 @@ func memWorkerQuery(p *ifmatch.WorkerListParams) (url.Values, error) {
 	if p.Available != nil {
 		q.Set("Available", strconv.FormatBool(*p.Available))
 	}
-	if err := checkPageSizeMax(p.PageSize, listparams.TaskRouterMaxPageSize); err != nil {
+	if err := checkPageSizeMax(p.PageSize, inputcheck.TaskRouterMaxPageSize); err != nil {
 		return nil, err
 	}
 	return q, nil
@@ -155,5 +155,5 @@ func memReservationQuery(p *ifmatch.ReservationListParams, fromWorker bool) erro
 			return err
 		}
 	}
-	return checkPageSizeMax(p.PageSize, listparams.TaskRouterMaxPageSize)
+	return checkPageSizeMax(p.PageSize, inputcheck.TaskRouterMaxPageSize)
 }

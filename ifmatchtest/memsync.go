@@ -10,12 +10,10 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/ifmatch-go/ifmatch"
+	"github.com/ifmatch-go/ifmatch/internal/inputcheck"
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
-	"github.com/ifmatch-go/ifmatch/internal/listparams"
 )
 
 // MemorySync is an in-memory Sync service: it implements [ifmatch.SyncAPI]
@@ -99,15 +97,8 @@ func (a syncAcc[T]) setVersion(v *T, n int) {
 
 // checkSyncName is ifmatch's check of a Sync SID, unique name or map key.
 func checkSyncName(what, s string) error {
-	bad := s == "" || s == "." || s == ".." || len(s) > 320 || !utf8.ValidString(s)
-	for _, r := range s {
-		if bad || unicode.IsControl(r) {
-			bad = true
-			break
-		}
-	}
-	if bad {
-		return memInvalid("%s %q is malformed: want a SID or a unique name of 1-320 printable characters", what, trunc(s))
+	if !inputcheck.ValidName(s) {
+		return memInvalid("%s %q is malformed: want a SID or a unique name of 1-320 bytes of printable UTF-8", what, trunc(s))
 	}
 	return nil
 }
@@ -230,7 +221,7 @@ func checkSyncList(p *ifmatch.SyncListParams, item bool) error {
 	if p == nil {
 		return nil
 	}
-	if err := checkPageSizeMax(p.PageSize, listparams.SyncMaxPageSize); err != nil {
+	if err := checkPageSizeMax(p.PageSize, inputcheck.SyncMaxPageSize); err != nil {
 		return err
 	}
 	if !item && (p.Order != "" || p.From != "" || p.Bounds != "") {
