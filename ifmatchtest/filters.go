@@ -136,9 +136,17 @@ func taskFilter(q url.Values) (keep func(*taskRec) bool, less func(a, b *taskRec
 		}
 		return true
 	}
-	// Ordering: Attribute:Order, comma-separated; Attribute is DateCreated,
-	// Priority or VirtualStartTime, Order asc or desc. Ties fall back to
-	// ascending DateCreated, then SID.
+	less, msg = taskOrdering(q)
+	if msg != "" {
+		return nil, nil, msg
+	}
+	return keep, less, ""
+}
+
+// taskOrdering reads Ordering: Attribute:Order, comma-separated; Attribute
+// is DateCreated, Priority or VirtualStartTime, Order asc or desc. Ties fall
+// back to ascending DateCreated, then SID.
+func taskOrdering(q url.Values) (less func(a, b *taskRec) bool, msg string) {
 	type key struct {
 		cmp  func(a, b *taskRec) int
 		desc bool
@@ -156,14 +164,14 @@ func taskFilter(q url.Values) (keep func(*taskRec) bool, less func(a, b *taskRec
 			case "VirtualStartTime":
 				k.cmp = func(a, b *taskRec) int { return a.virtualStart.Compare(b.virtualStart) }
 			default:
-				return nil, nil, "Ordering " + strconv.Quote(part) + ": the attribute must be DateCreated, Priority or VirtualStartTime"
+				return nil, "Ordering " + strconv.Quote(part) + ": the attribute must be DateCreated, Priority or VirtualStartTime"
 			}
 			switch order {
 			case "asc":
 			case "desc":
 				k.desc = true
 			default:
-				return nil, nil, "Ordering " + strconv.Quote(part) + ": the order must be asc or desc"
+				return nil, "Ordering " + strconv.Quote(part) + ": the order must be asc or desc"
 			}
 			keys = append(keys, k)
 		}
@@ -182,7 +190,7 @@ func taskFilter(q url.Values) (keep func(*taskRec) bool, less func(a, b *taskRec
 		}
 		return false
 	}
-	return keep, less, ""
+	return less, ""
 }
 
 // workerActivityName is the activity_name the fake shows for a Worker.
