@@ -73,12 +73,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 		time.Sleep(latency) // simulated network round trip, not synchronisation
 	}
 	if !admitted {
-		f.mu.Lock()
-		ra := f.throttle.retryAfter
-		f.reqs = append(f.reqs, Request{Method: r.Method, Path: r.URL.Path, IfMatch: r.Header.Get("If-Match"),
-			Status: http.StatusTooManyRequests, Fault: Throttled, At: time.Now(), Call: r.Header.Get(f.callHeader)})
-		f.mu.Unlock()
-		f.writeThrottled(w, ra)
+		f.refuseThrottled(w, r)
 		return nil
 	}
 	_ = r.ParseForm()
@@ -98,31 +93,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 		f.mu.Unlock()
 	}
 	if ft != nil {
-		switch ft.Kind {
-		case Slow:
-			time.Sleep(ft.Latency)
-		case Stall:
-			logStatus(0) // logged on arrival: the client sees no answer at all
-			<-r.Context().Done()
-			return errDropped
-		case Fail500, Fail502, Fail503, RateLimit:
-			code, _ := strconv.Atoi(string(ft.Kind))
-			writeFault(w, ft, code)
-			logStatus(code)
-			return nil
-		case HTMLError:
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(http.StatusBadGateway)
-			_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
-			logStatus(http.StatusBadGateway)
-			return nil
-		case LateCommit:
-			if r.Method != http.MethodGet {
-				f.commitLater(r, ft.Latency)
-			}
-			writeFault(w, ft, http.StatusServiceUnavailable)
-			logStatus(http.StatusServiceUnavailable)
-			return nil
+		if done, err := f.faultBeforeCommit(w, r, ft, logStatus); done {
+			return err
 		}
 	}
 	rec := &recorder{header: http.Header{}}
@@ -130,39 +102,15 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 	if rec.status == 0 {
 		rec.status = 200
 	}
+	logged := false
 	if ft != nil && rec.status < 300 {
-		switch ft.Kind {
-		case DropAfterCommit:
-			logStatus(rec.status)
-			return errDropped
-		case TruncateAfterCommit:
-			logStatus(rec.status)
-			for k, v := range rec.header {
-				w.Header()[k] = v
-			}
-			w.Header().Set("Content-Length", strconv.Itoa(len(rec.body)))
-			w.WriteHeader(rec.status)
-			_, _ = w.Write(rec.body[:len(rec.body)/2])
-			return nil
-		case CommitThen500, CommitThen502, CommitThen503, CommitThen504:
-			code, _ := strconv.Atoi(strings.TrimPrefix(string(ft.Kind), "commit-then-"))
-			writeFault(w, ft, code)
-			logStatus(code)
-			return nil
-		case CommitThenStall:
-			logStatus(0) // the client sees no answer unless Latency ends the stall first
-			if !waitOrDone(r.Context(), ft.Latency) {
-				return errDropped
-			}
-		case NoETag:
-			rec.header.Del("ETag")
-		case WeakETag:
-			if e := rec.header.Get("ETag"); e != "" {
-				rec.header.Set("ETag", "W/"+`"`+strings.Trim(e, `"`)+`"`)
-			}
+		var done bool
+		var err error
+		if done, logged, err = faultAfterCommit(w, r, ft, rec, logStatus); done {
+			return err
 		}
 	}
-	if ft == nil || ft.Kind != CommitThenStall || rec.status >= 300 {
+	if !logged {
 		logStatus(rec.status)
 	}
 	for k, v := range rec.header {
@@ -171,6 +119,87 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(rec.status)
 	_, _ = w.Write(rec.body)
 	return nil
+}
+
+// refuseThrottled logs and answers a request beyond the concurrency limit.
+func (f *Fake) refuseThrottled(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	ra := f.throttle.retryAfter
+	f.reqs = append(f.reqs, Request{Method: r.Method, Path: r.URL.Path, IfMatch: r.Header.Get("If-Match"),
+		Status: http.StatusTooManyRequests, Fault: Throttled, At: time.Now(), Call: r.Header.Get(f.callHeader)})
+	f.mu.Unlock()
+	f.writeThrottled(w, ra)
+}
+
+// faultBeforeCommit applies a fault that acts before the request is
+// handled; done reports that it answered (err: drop the connection).
+func (f *Fake) faultBeforeCommit(w http.ResponseWriter, r *http.Request, ft *Fault, logStatus func(int)) (done bool, err error) {
+	switch ft.Kind {
+	case Slow:
+		time.Sleep(ft.Latency)
+	case Stall:
+		logStatus(0) // logged on arrival: the client sees no answer at all
+		<-r.Context().Done()
+		return true, errDropped
+	case Fail500, Fail502, Fail503, RateLimit:
+		code, _ := strconv.Atoi(string(ft.Kind))
+		writeFault(w, ft, code)
+		logStatus(code)
+		return true, nil
+	case HTMLError:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
+		logStatus(http.StatusBadGateway)
+		return true, nil
+	case LateCommit:
+		if r.Method != http.MethodGet {
+			f.commitLater(r, ft.Latency)
+		}
+		writeFault(w, ft, http.StatusServiceUnavailable)
+		logStatus(http.StatusServiceUnavailable)
+		return true, nil
+	}
+	return false, nil
+}
+
+// faultAfterCommit applies a fault to the answer of a request handled with
+// a 2xx: done reports that it answered (err: drop the connection), logged
+// that it logged the request already; otherwise the answer in rec, perhaps
+// altered, is sent.
+func faultAfterCommit(w http.ResponseWriter, r *http.Request, ft *Fault, rec *recorder, logStatus func(int)) (done, logged bool, err error) {
+	switch ft.Kind {
+	case DropAfterCommit:
+		logStatus(rec.status)
+		return true, true, errDropped
+	case TruncateAfterCommit:
+		logStatus(rec.status)
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(rec.body)))
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body[:len(rec.body)/2])
+		return true, true, nil
+	case CommitThen500, CommitThen502, CommitThen503, CommitThen504:
+		code, _ := strconv.Atoi(strings.TrimPrefix(string(ft.Kind), "commit-then-"))
+		writeFault(w, ft, code)
+		logStatus(code)
+		return true, true, nil
+	case CommitThenStall:
+		logStatus(0) // the client sees no answer unless Latency ends the stall first
+		if !waitOrDone(r.Context(), ft.Latency) {
+			return true, true, errDropped
+		}
+		return false, true, nil
+	case NoETag:
+		rec.header.Del("ETag")
+	case WeakETag:
+		if e := rec.header.Get("ETag"); e != "" {
+			rec.header.Set("ETag", "W/"+`"`+strings.Trim(e, `"`)+`"`)
+		}
+	}
+	return false, false, nil
 }
 
 // writeFault answers a fault's error status with Twilio's JSON error body.
