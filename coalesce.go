@@ -350,7 +350,7 @@ func composite[T any](ops *resourceOps[T], batch []*member, t *T) error {
 	for i, m := range batch {
 		m.changed, m.failed, m.view, m.onBase = false, nil, nil, onBase
 		before := ops.clone(t)
-		if err := apply(ops, m, t, i == len(batch)-1); err != nil {
+		if err := apply(ops, m, before, t, i == len(batch)-1); err != nil {
 			m.failed = err
 			*t = *before
 			continue
@@ -360,15 +360,15 @@ func composite[T any](ops *resourceOps[T], batch []*member, t *T) error {
 	return nil
 }
 
-// apply runs one caller's mutator in a round, holding its lock (so the
-// caller cannot return while its mutator runs), and notes its change.
-func apply[T any](ops *resourceOps[T], m *member, t *T, last bool) error {
+// apply runs one caller's mutator on t (which equals before) in a round,
+// holding its lock (so the caller cannot return while its mutator runs), and
+// notes its change.
+func apply[T any](ops *resourceOps[T], m *member, before, t *T, last bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.withdrawn || m.panicked != nil {
 		return errWithdrawn
 	}
-	before := ops.clone(t)
 	if err := applyMutator(m, t); err != nil {
 		return err
 	}

@@ -297,15 +297,14 @@ type update[T any] struct {
 
 	// What this call's writes may have done. Set before a write is sent,
 	// cleared only on proof (see settle).
-	inFlight    bool            // a write is on the wire
-	pending     string          // If-Match of an unanswered write that may still land
-	baseGone    bool            // a 412 to its resend proved the pending write's base version gone
-	token       string          // the commit marker of the write in flight or pending
-	baseTop     string          // the newest marker of the version that write was based on
-	sent        *T              // the state the write in flight or pending would produce
-	sentForm    url.Values      // and its form
-	done        OperationResult // the result when step finds nothing to write ("": a write landed)
-	maybeLanded bool            // an unanswered write may have landed; nothing proved otherwise
+	inFlight    bool       // a write is on the wire
+	pending     string     // If-Match of an unanswered write that may still land
+	baseGone    bool       // a 412 to its resend proved the pending write's base version gone
+	token       string     // the commit marker of the write in flight or pending
+	baseTop     string     // the newest marker of the version that write was based on
+	sent        *T         // the state the write in flight or pending would produce
+	sentForm    url.Values // and its form
+	maybeLanded bool       // an unanswered write may have landed; nothing proved otherwise
 }
 
 // run reads, then applies the mutator and writes until done.
@@ -314,21 +313,12 @@ func (u *update[T]) run() (*T, OperationResult, error) {
 		return u.finish(nil, "", err)
 	}
 	for {
-		var v *T
-		var err error
-		if u.pending != "" {
-			// The unanswered write is sent again exactly as it was (same
-			// If-Match, marker and content): whichever copy lands, the
-			// answer is the same.
-			v, err = u.write(u.sent, u.sentForm)
-		} else {
-			v, err = u.step()
-		}
-		if v != nil && u.done != "" {
-			return u.finish(v, u.done, nil)
+		v, res, err := u.resend()
+		if u.pending == "" && v == nil && err == nil {
+			v, res, err = u.step()
 		}
 		if v != nil {
-			return u.finish(v, Updated, nil)
+			return u.finish(v, res, nil)
 		}
 		if err != nil {
 			return u.finish(nil, "", err)
@@ -336,22 +326,34 @@ func (u *update[T]) run() (*T, OperationResult, error) {
 	}
 }
 
+// resend sends an unanswered write again exactly as it was (same If-Match,
+// marker and content), so whichever copy lands the answer is the same; it
+// does nothing when no write is pending.
+func (u *update[T]) resend() (*T, OperationResult, error) {
+	if u.pending == "" {
+		return nil, "", nil
+	}
+	v, err := u.write(u.sent, u.sentForm)
+	return v, Updated, err
+}
+
 // step applies the mutator to the latest version and writes the change:
-// it returns the version written, or nil to go on.
-func (u *update[T]) step() (*T, error) {
+// it returns the version written (or, with nothing to write, the version
+// read and its result), or nil to go on.
+func (u *update[T]) step() (*T, OperationResult, error) {
 	base, work, form, err := u.apply()
 	switch {
 	case (err != nil || form == nil) && u.fromCache:
 		// A refusal or "nothing to do" on the client's own copy is
 		// confirmed on a fresh read: another process may have moved on.
-		return nil, u.refresh()
+		return nil, "", u.refresh()
 	case err != nil:
-		return nil, err
+		return nil, "", err
 	case form == nil:
-		u.done = u.unchangedResult()
-		return base, nil
+		return base, u.unchangedResult(), nil
 	}
-	return u.write(work, form)
+	v, err := u.write(work, form)
+	return v, Updated, err
 }
 
 // read takes the client's cached copy of the resource, or reads it.
