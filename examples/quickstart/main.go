@@ -52,7 +52,17 @@ func main() {
 		fmt.Println("running on the embedded fake Twilio at", srv.URL)
 	}
 	ws := client.Workspace(*wsSID)
+	taskSID := taskSteps(ctx, ws)
+	workerStep(ctx, ws, "quickstart-"+taskSID[2:10])
+	if *svcSID != "" {
+		syncStep(ctx, client.SyncService(*svcSID))
+	}
+	errorStep(ctx, ws)
+}
 
+// taskSteps runs steps 1-7 on a Task it creates (and deletes at the end),
+// and returns its SID.
+func taskSteps(ctx context.Context, ws ifmatch.Workspace) string {
 	// 1. Create a Task.
 	task, err := ws.CreateTask(ctx, ifmatch.TaskCreate{Attributes: map[string]any{"type": "support", "city": "SFO"}})
 	if err != nil {
@@ -118,12 +128,16 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("merged: city=%v customer=%v\n", task.Attributes["city"], task.Attributes["customer"])
+	return task.SID
+}
 
+// workerStep is step 8, on a Worker it creates (and deletes at the end).
+func workerStep(ctx context.Context, ws ifmatch.Workspace, name string) {
 	// 8. A Worker's attributes as a struct, and its name, in one write.
 	type skills struct {
 		Languages []string `json:"languages"`
 	}
-	worker, err := ws.CreateWorker(ctx, ifmatch.WorkerCreate{FriendlyName: "quickstart-" + task.SID[2:10]})
+	worker, err := ws.CreateWorker(ctx, ifmatch.WorkerCreate{FriendlyName: name})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -137,27 +151,30 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("worker %s speaks %v\n", worker.FriendlyName, sk.Languages)
+}
 
+// syncStep is step 9, on a Document it creates (and deletes at the end).
+func syncStep(ctx context.Context, svc ifmatch.SyncService) {
 	// 9. Sync: the same loop on a Document's data.
-	if *svcSID != "" {
-		svc := client.SyncService(*svcSID)
-		doc, err := svc.CreateDocument(ctx, "", ifmatch.SyncWrite{Data: map[string]any{"visits": 0}})
-		if err != nil {
-			log.Fatal(err)
-		}
-		defer svc.DeleteDocument(context.WithoutCancel(ctx), doc.SID)
-		doc, err = svc.UpdateDocument(ctx, doc.SID, func(d *ifmatch.Document) error {
-			d.Data["visits"] = 1
-			return nil
-		})
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Printf("document %s: visits=%v, revision %s\n", doc.SID, doc.Data["visits"], doc.Revision)
+	doc, err := svc.CreateDocument(ctx, "", ifmatch.SyncWrite{Data: map[string]any{"visits": 0}})
+	if err != nil {
+		log.Fatal(err)
 	}
+	defer svc.DeleteDocument(context.WithoutCancel(ctx), doc.SID)
+	doc, err = svc.UpdateDocument(ctx, doc.SID, func(d *ifmatch.Document) error {
+		d.Data["visits"] = 1
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("document %s: visits=%v, revision %s\n", doc.SID, doc.Data["visits"], doc.Revision)
+}
 
+// errorStep is step 10.
+func errorStep(ctx context.Context, ws ifmatch.Workspace) {
 	// 10. Errors are typed, and map to a service's HTTP answers.
-	_, err = ws.FetchTask(ctx, "WT00000000000000000000000000000000")
+	_, err := ws.FetchTask(ctx, "WT00000000000000000000000000000000")
 	fmt.Println("missing task is ErrNotFound:", errors.Is(err, ifmatch.ErrNotFound), "answer with", ifmatch.HTTPStatus(err))
 	_, err = ws.FetchTask(ctx, "../../etc/passwd")
 	fmt.Println("hostile SID is refused before any request:", errors.Is(err, ifmatch.ErrInvalidArgument))
