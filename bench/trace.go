@@ -72,22 +72,34 @@ func printLatency(w io.Writer, r result, latency time.Duration) {
 //     while crowded), and who won the versions they lost (warm-cache writes
 //     or not).
 func printCauses(w io.Writer, latency time.Duration, writers int, reqs []ifmatchtest.Request) {
-	type call struct {
-		name  string
-		reqs  []ifmatchtest.Request
-		start time.Time
-		dur   time.Duration
+	calls, commits, warm := traceCalls(latency, reqs)
+	if len(calls) == 0 || len(commits) == 0 {
+		return
 	}
-	calls := map[string]*call{}
-	var commits []ifmatchtest.Request
-	warm := map[string]bool{} // calls whose commit had no read before it
+	printCapture(w, writers, commits, warm)
+	printSlowest(w, latency, calls, commits, warm)
+}
+
+// traceCall is one tagged call of a run: its requests and its time.
+type traceCall struct {
+	name  string
+	reqs  []ifmatchtest.Request
+	start time.Time
+	dur   time.Duration
+}
+
+// traceCalls groups a run's tagged requests by call, and returns its
+// commits and the calls whose commit had no read before it (warm).
+func traceCalls(latency time.Duration, reqs []ifmatchtest.Request) (calls map[string]*traceCall,
+	commits []ifmatchtest.Request, warm map[string]bool) {
+	calls, warm = map[string]*traceCall{}, map[string]bool{}
 	for _, r := range reqs {
 		if r.Call == "" {
 			continue
 		}
 		c := calls[r.Call]
 		if c == nil {
-			c = &call{name: r.Call}
+			c = &traceCall{name: r.Call}
 			calls[r.Call] = c
 		}
 		c.reqs = append(c.reqs, r)
@@ -95,10 +107,6 @@ func printCauses(w io.Writer, latency time.Duration, writers int, reqs []ifmatch
 			commits = append(commits, r)
 		}
 	}
-	if len(calls) == 0 || len(commits) == 0 {
-		return
-	}
-	writer := func(call string) string { return strings.SplitN(call, ".", 2)[0] }
 	for _, c := range calls {
 		c.start = c.reqs[0].At.Add(-latency)
 		c.dur = c.reqs[len(c.reqs)-1].At.Sub(c.start)
@@ -106,6 +114,13 @@ func printCauses(w io.Writer, latency time.Duration, writers int, reqs []ifmatch
 			warm[c.name] = true
 		}
 	}
+	return calls, commits, warm
+}
+
+// printCapture prints how often the writer of a commit also made the one
+// before, and how many commits were warm-cache writes.
+func printCapture(w io.Writer, writers int, commits []ifmatchtest.Request, warm map[string]bool) {
+	writer := func(call string) string { return strings.SplitN(call, ".", 2)[0] }
 	same, run, longest, nwarm := 0, 1, 1, 0
 	for i, cm := range commits {
 		if warm[cm.Call] {
@@ -121,11 +136,16 @@ func printCauses(w io.Writer, latency time.Duration, writers int, reqs []ifmatch
 	}
 	fmt.Fprintf(w, "  capture: %.0f%% of commits by the writer of the commit before (fair: %.0f%%), longest run %d; %.0f%% of commits were a warm-cache write at once\n",
 		100*float64(same)/float64(max(len(commits)-1, 1)), 100/float64(writers), longest, 100*float64(nwarm)/float64(len(commits)))
-	all := make([]*call, 0, len(calls))
+}
+
+// printSlowest prints where the slowest 1% of calls (at least 3) spent
+// their requests and their time.
+func printSlowest(w io.Writer, latency time.Duration, calls map[string]*traceCall, commits []ifmatchtest.Request, warm map[string]bool) {
+	all := make([]*traceCall, 0, len(calls))
 	for _, c := range calls {
 		all = append(all, c)
 	}
-	slices.SortFunc(all, func(a, b *call) int { return int(b.dur - a.dur) })
+	slices.SortFunc(all, func(a, b *traceCall) int { return int(b.dur - a.dur) })
 	n := max(3, (len(all)+99)/100)
 	var dur, asleep, idle time.Duration
 	var lost, lostToWarm, reads, refused, throttled int
@@ -153,22 +173,27 @@ func printCauses(w io.Writer, latency time.Duration, writers int, reqs []ifmatch
 			if i == 0 {
 				continue
 			}
-			from, to := c.reqs[i-1].At, r.At.Add(-latency)
-			if !to.After(from) {
-				continue
-			}
-			asleep += to.Sub(from)
-			last := from
-			for _, cm := range commits {
-				if cm.At.After(from) && cm.At.Before(to) && cm.Call != c.name {
-					last = cm.At
-				}
-			}
-			idle += to.Sub(last)
+			s, d := sleptBetween(c, c.reqs[i-1].At, r.At.Add(-latency), commits)
+			asleep, idle = asleep+s, idle+d
 		}
 	}
 	rtts := func(d time.Duration) float64 { return float64(d) / float64(latency) }
 	fmt.Fprintf(w, "  slowest %d calls: mean %.0f round trips, %.1f reads, %.1f refused writes, %.1f throttled each; %.0f%% of their time asleep, %.0f%% asleep after the last other commit of a wait; %d of %d lost versions taken by a warm-cache write\n",
 		n, rtts(dur)/float64(n), float64(reads)/float64(n), float64(refused)/float64(n), float64(throttled)/float64(n),
 		100*float64(asleep)/float64(dur), 100*float64(idle)/float64(dur), lostToWarm, lost)
+}
+
+// sleptBetween returns a call's sleep between two of its requests and the
+// part of it after the last commit by another call (the resource idle).
+func sleptBetween(c *traceCall, from, to time.Time, commits []ifmatchtest.Request) (asleep, idle time.Duration) {
+	if !to.After(from) {
+		return 0, 0
+	}
+	last := from
+	for _, cm := range commits {
+		if cm.At.After(from) && cm.At.Before(to) && cm.Call != c.name {
+			last = cm.At
+		}
+	}
+	return to.Sub(from), to.Sub(last)
 }
