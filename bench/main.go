@@ -46,7 +46,7 @@ func main() {
 	total := flag.Int("total", 256, "increments per run, shared among the writers")
 	latency := flag.Duration("latency", 2*time.Millisecond, "simulated round trip of one request")
 	ws := flag.String("w", "1,4,16,64", "writer counts")
-	only := flag.String("only", "", "run only strategies whose name contains this")
+	only := flag.String("only", "", "run only strategies whose name contains this (alternatives separated by |)")
 	svg := flag.String("svg", "", "write the chart to this file")
 	trace := flag.Bool("trace", false, "instead of the grid, show where the requests and the time of each run go (-reps runs per W in -w and strategy matching -only)")
 	limit := flag.Int("throttle", 0, "throttling scenario: the fake serves at most this many requests of the account at once and answers 429 beyond (0: off)")
@@ -65,7 +65,7 @@ func main() {
 	}
 	var strats []strategy
 	for _, s := range strategies() {
-		if strings.Contains(s.name, *only) {
+		if slices.ContainsFunc(strings.Split(*only, "|"), func(o string) bool { return strings.Contains(s.name, o) }) {
 			strats = append(strats, s)
 		}
 	}
