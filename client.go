@@ -71,6 +71,7 @@ type Client struct {
 	cache      *boundedMap[any] // resource path → this client's last written version; nil when off
 	co         *coalescer
 	levels     *boundedMap[time.Duration] // resource path → remembered conflict backoff level
+	fair       *boundedMap[fairState]     // resource path → what Fair learned of it
 	obs        Observer                   // nil: none
 }
 
@@ -299,6 +300,7 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 		c.co = newCoalescer()
 	}
 	c.levels = newBoundedMap[time.Duration](4096)
+	c.fair = newBoundedMap[fairState](4096)
 	c.obs = cfg.observer
 	c.rc = newTransport(cfg, c.scrub)
 	return c, nil

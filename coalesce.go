@@ -85,8 +85,8 @@ func (u updateConfig) groupKey() (string, bool) {
 	if u.newBackoff != nil || u.noCoalesce {
 		return "", false
 	}
-	return fmt.Sprintf("%d/%d/%d/%d/%t/%t/%s", u.maxAttempts, u.maxElapsed, u.initial, u.maxInterval,
-		u.idempotent, u.noCache, u.markerKey), true
+	return fmt.Sprintf("%d/%d/%d/%d/%t/%t/%t/%s", u.maxAttempts, u.maxElapsed, u.initial, u.maxInterval,
+		u.idempotent, u.noCache, u.fair, u.markerKey), true
 }
 
 // coalesce runs mutate as part of a round of the resource's queue.

@@ -216,6 +216,7 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	cfg.resolve()
 	if mutate == nil {
 		return nil, fmt.Errorf("%w: nil mutator", ErrInvalidArgument)
 	}
@@ -262,6 +263,11 @@ func loop[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutate fun
 	if cfg.newBackoff != nil {
 		u.b = cfg.newBackoff()
 	}
+	if cfg.fair {
+		st := fairStateAt(c, ops.key, u.start)
+		u.fb = &fairBackoff{st: st, start: u.start, cb: u.cb, max: cfg.maxInterval}
+		u.b = u.fb
+	}
 	if u.b == nil {
 		u.b = u.cb
 	}
@@ -284,6 +290,7 @@ type update[T any] struct {
 	cfg    updateConfig
 	b      backoff.BackOff
 	cb     *conflictBackoff // the default backoff, also when b is a custom one (for its level)
+	fb     *fairBackoff     // b under Fair, else nil
 	start  time.Time
 	mk     string // the commit marker key; "" without markers
 
@@ -356,10 +363,18 @@ func (u *update[T]) step() (*T, OperationResult, error) {
 	return v, Updated, err
 }
 
-// read takes the client's cached copy of the resource, or reads it.
+// read takes the client's cached copy of the resource, or reads it. Under
+// Fair, a Client that knows of contention defers (see [Fair]) and reads.
 func (u *update[T]) read() error {
 	if u.c.cache != nil && !u.cfg.noCache {
 		if v, ok := u.c.cache.get(u.ops.key); ok {
+			read, err := u.fairWait()
+			if err != nil {
+				return err
+			}
+			if read {
+				return u.refresh()
+			}
 			if v, ok := v.(*T); ok && checkETag(*u.ops.etag(v)) == nil {
 				u.cur, u.fromCache = v, true
 				return nil
@@ -368,6 +383,21 @@ func (u *update[T]) read() error {
 		}
 	}
 	return u.refresh()
+}
+
+// fairWait is Fair's wait before a call writes from its Client's cache (see
+// [Fair]); it reports whether the call must read instead.
+func (u *update[T]) fairWait() (bool, error) {
+	if u.fb == nil {
+		return false, nil
+	}
+	wait, read := u.fb.beforeCache()
+	if wait > 0 {
+		if err := u.sleep(wait); err != nil {
+			return false, err
+		}
+	}
+	return read, nil
 }
 
 // refresh reads the resource.
@@ -500,9 +530,10 @@ func (u *update[T]) conflict(etag string, rtt time.Duration) (*T, error) {
 		}
 		return u.settle(u.last.Err)
 	}
-	if u.fromCache {
+	if u.fromCache && u.fb == nil {
 		// Only the client's own copy was stale: read, and write again at
-		// once. This is not contention; it costs no attempt.
+		// once. This is not contention; it costs no attempt. (Under Fair
+		// it is: another process wrote.)
 		u.free++
 		u.flush(0)
 		return u.reread()
@@ -763,8 +794,12 @@ func (u *update[T]) strip(v *T) *T {
 	return cp
 }
 
-// rememberLevel keeps the contention level reached for the next call.
+// rememberLevel keeps the contention level reached for the next call (and,
+// under Fair, what it learned).
 func (u *update[T]) rememberLevel() {
+	if u.fb != nil {
+		u.c.fair.put(u.ops.key, u.fb.remember(u.cb.succeeded, time.Now()))
+	}
 	if l := u.cb.remember(); l > 0 {
 		u.c.levels.put(u.ops.key, l)
 	} else {

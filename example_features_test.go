@@ -144,3 +144,38 @@ func ExampleHTTPStatus() {
 	// 404
 	// 400
 }
+
+// Separate processes that keep updating one Task (here four clients, each
+// as its own process would be) share it fairly under Fair: every update
+// lands once, and no writer's updates wait for another's whole run. Fair
+// spends requests for that (see [Fair]); within one process, share one
+// Client instead.
+func ExampleFair() {
+	srv := ifmatchtest.NewServer()
+	defer srv.Close()
+	wsSID := srv.AddWorkspace()
+	taskSID := srv.AddTask(wsSID, map[string]any{"n": 0})
+
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		ws := srv.Client(ifmatch.WithUpdateDefaults(ifmatch.Fair())).Workspace(wsSID)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				_, err := ws.UpdateTask(context.Background(), taskSID, func(t *ifmatch.Task) error {
+					n, _ := t.Attributes["n"].(json.Number).Int64()
+					t.Attributes["n"] = n + 1
+					return nil
+				})
+				if err != nil {
+					fmt.Println("error:", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	attrs, _, _ := srv.TaskAttributes(wsSID, taskSID)
+	fmt.Println("n =", attrs["n"])
+	// Output: n = 40
+}

@@ -327,6 +327,8 @@ type updateConfig struct {
 	noCoalesce  bool
 	eventKey    string // IdempotencyKey
 	hasEventKey bool
+	fair        bool // Fair
+	attemptsSet bool // MaxAttempts was given
 	// settled, when set, hears the fate of each unanswered write as the loop
 	// settles it (a coalesced round tells its callers).
 	settled func(marker.Verdict)
@@ -342,6 +344,9 @@ func defaultUpdateConfig() updateConfig {
 }
 
 func (u *updateConfig) validate() error {
+	if u.fair && u.newBackoff != nil {
+		return fmt.Errorf("%w: Fair and Backoff both choose the conflict backoff; give one", ErrInvalidArgument)
+	}
 	if u.maxAttempts < 1 {
 		return fmt.Errorf("%w: max attempts must be at least 1, got %d", ErrInvalidArgument, u.maxAttempts)
 	}
@@ -355,6 +360,14 @@ func (u *updateConfig) validate() error {
 		return fmt.Errorf("%w: backoff max %s is above the limit %s", ErrInvalidArgument, u.maxInterval, MaxBackoffBound)
 	}
 	return nil
+}
+
+// resolve applies the defaults that depend on other options: Fair's attempt
+// budget.
+func (u *updateConfig) resolve() {
+	if u.fair && !u.attemptsSet {
+		u.maxAttempts = FairMaxAttempts
+	}
 }
 
 // validateDefaults refuses, in [WithUpdateDefaults], the options that only
@@ -389,7 +402,9 @@ const (
 
 // MaxAttempts bounds the number of conditional writes one loop call sends
 // before it gives up with [ErrConflict]. n must be at least 1.
-func MaxAttempts(n int) UpdateOption { return func(u *updateConfig) { u.maxAttempts = n } }
+func MaxAttempts(n int) UpdateOption {
+	return func(u *updateConfig) { u.maxAttempts, u.attemptsSet = n, true }
+}
 
 // MaxElapsed bounds the whole of one loop call, requests, read-backs and
 // waits included, like a deadline on its context: the loop gives up with

@@ -36,6 +36,7 @@ type Options struct {
 	Alone     bool   // [Alone]
 	// IdempotencyKey is the key given to [IdempotencyKey]; "" when none.
 	IdempotencyKey string
+	Fair           bool // [Fair]
 }
 
 // ResolveOptions applies opts to the defaults and returns the result, or an
@@ -59,6 +60,7 @@ func ResolveOptions(opts ...UpdateOption) (Options, error) {
 	if err := cfg.validate(); err != nil {
 		return Options{}, err
 	}
+	cfg.resolve()
 	if cfg.hasEventKey {
 		if err := checkEventKey(cfg.eventKey); err != nil {
 			return Options{}, err
@@ -67,7 +69,7 @@ func ResolveOptions(opts ...UpdateOption) (Options, error) {
 	return Options{MaxAttempts: cfg.maxAttempts, MaxElapsed: cfg.maxElapsed, BackoffInitial: cfg.initial,
 		BackoffMax: cfg.maxInterval, Backoff: cfg.newBackoff, Idempotent: cfg.idempotent, OnAttempt: cfg.observer,
 		Result: cfg.result, FreshRead: cfg.noCache, MarkerKey: cfg.markerKey, Alone: cfg.noCoalesce,
-		IdempotencyKey: cfg.eventKey}, nil
+		IdempotencyKey: cfg.eventKey, Fair: cfg.fair}, nil
 }
 
 // Report stores r where [ReportResult] asked, if it did.
@@ -114,7 +116,7 @@ func RunUpdate[T Resource](ctx context.Context, fetch func(context.Context) (*T,
 		inner := mutate
 		mutate = func(v *T) error { work = v; return inner(v) }
 	}
-	c := &Client{defaults: defaultUpdateConfig(), levels: newBoundedMap[time.Duration](1)}
+	c := &Client{defaults: defaultUpdateConfig(), levels: newBoundedMap[time.Duration](1), fair: newBoundedMap[fairState](1)}
 	return runUpdate(ctx, c, ops, mutate, opts)
 }
 

@@ -133,6 +133,22 @@ func (r *rawTask) tryOnce(ctx context.Context, blind bool) error {
 	return err
 }
 
+// decorrelated is AWS's "decorrelated jitter" (Marc Brooker, "Exponential
+// Backoff And Jitter"): each wait is uniform between the base and three times
+// the previous wait, capped.
+func decorrelated(ctx context.Context, r *rawTask) error {
+	const base, capWait = 5 * time.Millisecond, time.Second
+	wait := base
+	for i := 0; ; i++ {
+		err := r.tryOnce(ctx, false)
+		if err == nil || !is412(err) || i >= 50 {
+			return err
+		}
+		wait = min(capWait, base+rand.N(3*wait-base+1))
+		time.Sleep(wait)
+	}
+}
+
 func is412(err error) bool { return errors.Is(err, ifmatch.ErrPreconditionFailed) }
 
 func strategies() []strategy {
@@ -168,6 +184,10 @@ func strategies() []strategy {
 				}
 			}
 		}},
+		{name: "decorrelated jitter (5ms, cap 1s)", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+			r := newRaw(srv, ws, sid)
+			return func(ctx context.Context) error { return decorrelated(ctx, r) }
+		}},
 		{name: "no backoff", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
 			r := newRaw(srv, ws, sid)
 			return func(ctx context.Context) error {
@@ -183,6 +203,13 @@ func strategies() []strategy {
 		{name: "ifmatch, separate clients", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
 			w := srv.Client(ifmatchOptions(srv)...).Workspace(ws)
 			return func(ctx context.Context) error { _, err := w.UpdateTask(ctx, sid, increment); return err }
+		}},
+		{name: "ifmatch, separate clients, Fair", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+			w := srv.Client(ifmatchOptions(srv)...).Workspace(ws)
+			return func(ctx context.Context) error {
+				_, err := w.UpdateTask(ctx, sid, increment, ifmatch.Fair())
+				return err
+			}
 		}},
 		{name: "ifmatch, shared client", shared: true, newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
 			w := srv.Client(ifmatchOptions(srv)...).Workspace(ws)

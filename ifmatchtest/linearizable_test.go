@@ -219,7 +219,9 @@ func linearRound(t *testing.T, seed uint64, markers bool) []porcupine.Operation 
 	ws := srv.AddWorkspace()
 	sid := srv.AddTask(ws, map[string]any{})
 	shared := srv.Client()
-	clients := []*ifmatch.Client{shared, shared, shared, shared, srv.Client(), srv.Client()}
+	// Four goroutines of one service, and two other processes: one of them
+	// under Fair (whose waits and stale-cache rule differ).
+	clients := []*ifmatch.Client{shared, shared, shared, shared, srv.Client(), srv.Client(ifmatch.WithUpdateDefaults(ifmatch.Fair()))}
 	var opts []ifmatch.UpdateOption
 	if markers {
 		opts = append(opts, ifmatch.CommitMarkers(""))

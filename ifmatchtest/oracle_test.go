@@ -41,6 +41,7 @@ const (
 	modeDefault    soakMode = "default"    // a non-idempotent append, no markers
 	modeIdempotent soakMode = "idempotent" // append if absent, Idempotent()
 	modeMarkers    soakMode = "markers"    // a non-idempotent append, CommitMarkers("")
+	modeFair       soakMode = "fair"       // a non-idempotent append, Fair()
 )
 
 type oracleCell struct {
@@ -105,7 +106,7 @@ func TestOracleSoak(t *testing.T) {
 	t.Parallel()
 	for _, style := range ifmatchtest.ETagStyles {
 		for _, shared := range []bool{false, true} {
-			for _, mode := range []soakMode{modeDefault, modeIdempotent, modeMarkers} {
+			for _, mode := range []soakMode{modeDefault, modeIdempotent, modeMarkers, modeFair} {
 				c := oracleCell{style: style, shared: shared, mode: mode}
 				t.Run(c.name(), func(t *testing.T) {
 					t.Parallel()
@@ -206,6 +207,8 @@ func runOracleRound(t *testing.T, srv *ifmatchtest.Server, c oracleCell, ws, sid
 		opts = append(opts, ifmatch.Idempotent())
 	case modeMarkers:
 		opts = append(opts, ifmatch.CommitMarkers(""))
+	case modeFair:
+		opts = append(opts, ifmatch.Fair())
 	}
 	shared := newClient()
 	clients := []*ifmatch.Client{shared}

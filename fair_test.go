@@ -1,0 +1,169 @@
+package ifmatch_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/ifmatch-go/ifmatch"
+	"github.com/ifmatch-go/ifmatch/ifmatchtest"
+)
+
+func TestFairOptionsResolved(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		opts     []ifmatch.UpdateOption
+		attempts int
+	}{
+		{"Fair alone: its budget", []ifmatch.UpdateOption{ifmatch.Fair()}, ifmatch.FairMaxAttempts},
+		{"MaxAttempts after Fair", []ifmatch.UpdateOption{ifmatch.Fair(), ifmatch.MaxAttempts(5)}, 5},
+		{"MaxAttempts before Fair", []ifmatch.UpdateOption{ifmatch.MaxAttempts(5), ifmatch.Fair()}, 5},
+	} {
+		o, err := ifmatch.ResolveOptions(tc.opts...)
+		if err != nil || !o.Fair || o.MaxAttempts != tc.attempts {
+			t.Errorf("%s: Fair %t, MaxAttempts %d, err %v; want true, %d, nil", tc.name, o.Fair, o.MaxAttempts, err, tc.attempts)
+		}
+	}
+	o, err := ifmatch.ResolveOptions()
+	if err != nil || o.Fair || o.MaxAttempts != ifmatch.DefaultMaxAttempts {
+		t.Errorf("no options: Fair %t, MaxAttempts %d, err %v", o.Fair, o.MaxAttempts, err)
+	}
+}
+
+// Fair replaces the conflict backoff, so a Backoff of the caller's own
+// cannot come with it: refused before any request.
+func TestFairWithBackoffRefused(t *testing.T) {
+	t.Parallel()
+	zero := ifmatch.Backoff(func() backoff.BackOff { return &backoff.ZeroBackOff{} })
+	if _, err := ifmatch.ResolveOptions(ifmatch.Fair(), zero); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+		t.Errorf("ResolveOptions: %v, want ErrInvalidArgument", err)
+	}
+	srv := ifmatchtest.NewServer()
+	t.Cleanup(srv.Close)
+	ws := srv.AddWorkspace()
+	sid := srv.AddTask(ws, map[string]any{"n": 0})
+	_, err := srv.Client().Workspace(ws).UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error { return incr(t.Attributes) },
+		ifmatch.Fair(), zero)
+	if !errors.Is(err, ifmatch.ErrInvalidArgument) || srv.Count("") != 0 {
+		t.Errorf("UpdateTask: %v after %d requests, want ErrInvalidArgument after none", err, srv.Count(""))
+	}
+}
+
+// Uncontended, Fair costs no request: one read, then every call writes from
+// the Client's cache, as by default.
+func TestFairUncontendedCostsNoRequest(t *testing.T) {
+	t.Parallel()
+	srv := ifmatchtest.NewServer()
+	t.Cleanup(srv.Close)
+	ws := srv.AddWorkspace()
+	sid := srv.AddTask(ws, map[string]any{"n": 0})
+	w := srv.Client(ifmatch.WithUpdateDefaults(ifmatch.Fair())).Workspace(ws)
+	for i := 0; i < 5; i++ {
+		if _, err := w.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error { return incr(t.Attributes) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g, p := srv.Count(http.MethodGet), srv.Count(http.MethodPost); g != 1 || p != 5 {
+		t.Errorf("%d GETs and %d POSTs, want 1 and 5", g, p)
+	}
+	if _, version, _ := srv.TaskAttributes(ws, sid); version != 5 {
+		t.Errorf("version %d, want 5", version)
+	}
+}
+
+// callRequests returns the method and status of each request of call.
+func callRequests(srv *ifmatchtest.Server, call string) []string {
+	var out []string
+	for _, r := range srv.Requests() {
+		if r.Call == call {
+			out = append(out, r.Method+" "+http.StatusText(r.Status))
+		}
+	}
+	return out
+}
+
+// Once a Fair client meets contention, a stale cached copy counts as a
+// conflict (its refused write is followed by a wait, where the default
+// re-reads and writes at once), and its next call after its own win reads
+// before writing instead of writing from its cache.
+func TestFairContendedReadsBeforeWriting(t *testing.T) {
+	t.Parallel()
+	for _, fair := range []bool{false, true} {
+		srv := ifmatchtest.NewServer()
+		t.Cleanup(srv.Close)
+		ws := srv.AddWorkspace()
+		sid := srv.AddTask(ws, map[string]any{"n": 0})
+		var opts []ifmatch.Option
+		if fair {
+			opts = append(opts, ifmatch.WithUpdateDefaults(ifmatch.Fair()))
+		}
+		a := srv.Client(opts...).Workspace(ws)
+		other := srv.Client().Workspace(ws)
+		var waits []time.Duration
+		update := func(w ifmatch.Workspace, call string) {
+			t.Helper()
+			_, err := w.UpdateTask(ifmatchtest.WithCall(ctxT(t), call), sid, func(t *ifmatch.Task) error { return incr(t.Attributes) },
+				ifmatch.OnAttempt(func(a ifmatch.AttemptInfo) { waits = append(waits, a.Wait) }))
+			if err != nil {
+				t.Fatalf("%s: %v", call, err)
+			}
+		}
+		update(a, "a1")
+		update(other, "other") // a's cached copy is now stale
+		waits = nil
+		update(a, "a2")
+		update(a, "a3")
+		got2, got3 := callRequests(srv, "a2"), callRequests(srv, "a3")
+		want2 := []string{"POST Precondition Failed", "GET OK", "POST OK"}
+		if !slices.Equal(got2, want2) {
+			t.Errorf("fair %t: a2 sent %v, want %v", fair, got2, want2)
+		}
+		if len(waits) == 0 || (waits[0] > 0) != fair {
+			t.Errorf("fair %t: a2's refused write was followed by a wait of %v", fair, waits)
+		}
+		want3 := []string{"POST OK"}
+		if fair {
+			want3 = []string{"GET OK", "POST OK"}
+		}
+		if !slices.Equal(got3, want3) {
+			t.Errorf("fair %t: a3 sent %v, want %v", fair, got3, want3)
+		}
+	}
+}
+
+// A call whose context ends while Fair defers it has written nothing: a
+// plain context error, not ErrOutcomeUnknown, and no write of it.
+func TestFairDeadlineWhileDeferring(t *testing.T) {
+	t.Parallel()
+	srv := ifmatchtest.NewServer(ifmatchtest.WithLatency(2 * time.Millisecond))
+	t.Cleanup(srv.Close)
+	ws := srv.AddWorkspace()
+	sid := srv.AddTask(ws, map[string]any{"n": 0})
+	a := srv.Client(ifmatch.WithUpdateDefaults(ifmatch.Fair())).Workspace(ws)
+	other := srv.Client().Workspace(ws)
+	inc := func(t *ifmatch.Task) error { return incr(t.Attributes) }
+	for _, step := range []struct {
+		w    ifmatch.Workspace
+		call string
+	}{{a, "a1"}, {other, "other"}, {a, "a2"}} { // a2 meets a conflict: a knows of contention
+		if _, err := step.w.UpdateTask(ifmatchtest.WithCall(ctxT(t), step.call), sid, inc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ifmatchtest.WithCall(ctxT(t), "a3"), time.Millisecond)
+	defer cancel()
+	_, err := a.UpdateTask(ctx, sid, inc)
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ifmatch.ErrOutcomeUnknown) {
+		t.Errorf("a3: %v, want a plain deadline error", err)
+	}
+	for _, r := range callRequests(srv, "a3") {
+		if r != "GET OK" {
+			t.Errorf("a3 sent %s; it should write nothing", r)
+		}
+	}
+}
