@@ -34,14 +34,15 @@ import (
 //
 // Uncontended, Fair costs no request; it costs at most one round trip of
 // waiting, and only to calls that follow their Client's own write within
-// one. What a Client learned of a resource is forgotten after
-// fairExpireRTT round trips without a call. Contended, in bench/ (separate clients, 2 ms round
-// trips, W writers) it had the lowest p99 latency per update of every
-// strategy that loses nothing, below immediate retry's at W = 4, 16 and 64,
-// for about 4, 9 and 30 requests per update against the default's 1.1, 1.5
-// and 2.8 (BENCHMARKS.md). Twilio throttles accounts that send too many
-// requests, so Fair is not the default; prefer one shared Client per process
-// (its calls coalesce) before Fair.
+// one. What a Client learned of a resource is forgotten after 256 round
+// trips without a call. Contended, in bench/ (separate clients, 2 ms round
+// trips, W writers), its p99 latency per update was a third to a half below
+// immediate retry's at W = 4 and 16, and about equal at 64, for about 4, 9
+// and 32 requests per update against the default's 1.1, 1.5 and 2.6 and
+// immediate retry's 5.5, 14 and 39 (BENCHMARKS.md). Twilio throttles
+// accounts that send too many requests, so Fair is not the default; within
+// one process, share one Client (its calls coalesce) before reaching for
+// Fair.
 //
 // Under Fair, the attempt budget is [FairMaxAttempts] unless [MaxAttempts]
 // is given; [MaxElapsed] and the context bound the call as always. Fair
@@ -57,14 +58,17 @@ const FairMaxAttempts = 1000
 // (BENCHMARKS.md): the hazard of a retry is alpha·age^fairPower (age in
 // round trips); alpha starts at fairFirst at a Client's first conflict on a
 // resource, is multiplied by fairDown at each refused write and by fairUp at
-// each success after waiting (fairUp² after one without), and is forgotten
-// above fairForget.
+// each success after waiting (fairUp² after one without), never below
+// fairMinAlpha (a Client that met heavy contention defers its next calls by
+// about 40 round trips at most, not for ever), and is forgotten above
+// fairForget.
 const (
-	fairPower  = 3
-	fairFirst  = 0.05
-	fairDown   = 0.85
-	fairUp     = 1.1
-	fairForget = 4
+	fairPower    = 3
+	fairFirst    = 0.05
+	fairDown     = 0.85
+	fairUp       = 1.1
+	fairMinAlpha = 1e-6
+	fairForget   = 4
 	// fairExpireRTT is how long, in round trips, a Client remembers a
 	// resource's contention without a call.
 	fairExpireRTT = 256
@@ -101,7 +105,7 @@ func (b *fairBackoff) NextBackOff() time.Duration {
 	if b.st.alpha == 0 {
 		b.st.alpha = fairFirst
 	} else {
-		b.st.alpha *= fairDown
+		b.st.alpha = max(b.st.alpha*fairDown, fairMinAlpha)
 	}
 	b.waited = true
 	return b.wait()
@@ -126,8 +130,11 @@ func (b *fairBackoff) beforeCache() (time.Duration, bool) {
 func (b *fairBackoff) wait() time.Duration {
 	rtt := b.rtt()
 	age := float64(time.Since(b.start)) / float64(rtt)
-	d := time.Duration(hazardWait(age, b.st.alpha, rand.ExpFloat64()) * float64(rtt))
-	return min(d, b.max)
+	d := hazardWait(age, b.st.alpha, rand.ExpFloat64()) * float64(rtt)
+	if !(d < float64(b.max)) { // compared as floats: no Duration overflow, and NaN is the maximum
+		return b.max
+	}
+	return time.Duration(max(d, 0))
 }
 
 // rtt is the round trip the rate is scaled to: the shortest seen by this

@@ -94,3 +94,22 @@ func TestFairRemember(t *testing.T) {
 		}
 	}
 }
+
+// However many writes a call had refused, alpha stays at or above
+// fairMinAlpha and every wait within the maximum: no overflow of
+// time.Duration, no negative or NaN wait.
+func TestFairWaitBounded(t *testing.T) {
+	b := &fairBackoff{st: fairState{rtt: 100 * time.Millisecond}, start: time.Now().Add(-time.Hour), cb: &conflictBackoff{}, max: time.Second}
+	for i := 0; i < 5000; i++ {
+		if w := b.NextBackOff(); w < 0 || w > time.Second {
+			t.Fatalf("refusal %d: wait %v, want within [0, 1s]", i, w)
+		}
+	}
+	if b.st.alpha != fairMinAlpha {
+		t.Errorf("alpha %v after 5000 refusals, want %v", b.st.alpha, fairMinAlpha)
+	}
+	b = &fairBackoff{st: fairState{alpha: 1e-300, rtt: time.Hour}, start: time.Now(), cb: &conflictBackoff{}, max: MaxBackoffBound}
+	if w := b.wait(); w != MaxBackoffBound {
+		t.Errorf("a wait beyond any Duration: %v, want the maximum %v", w, MaxBackoffBound)
+	}
+}

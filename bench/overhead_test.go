@@ -15,7 +15,8 @@ import (
 // BenchmarkUpdateTask measures the per-call cost of one uncontended update
 // (increment a counter attribute) on the in-process fake with no added
 // latency: ifmatch's UpdateTask, with its ETag cache (one POST) and with
-// FreshRead (GET + POST, the same requests as the hand loop), against a
+// FreshRead (GET + POST, the same requests as the hand loop) and with Fair
+// (one POST, after waiting out the round trip of the call before), against a
 // hand-written FetchTaskWithMetadata + UpdateTaskWithMetadata(IfMatch) loop
 // over twilio-go v1.31. Compare with benchstat:
 //
@@ -40,6 +41,15 @@ func BenchmarkUpdateTask(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			if _, err := w.UpdateTask(ctx, sid, increment, ifmatch.FreshRead()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ifmatch-Fair", func(b *testing.B) { // back to back: each call waits out its own write's round trip
+		w := srv.Client(ifmatch.WithHTTPClient(&http.Client{Transport: newTransport()})).Workspace(ws)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := w.UpdateTask(ctx, sid, increment, ifmatch.Fair()); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -99,6 +99,7 @@ type ak struct {
 	power    float64
 	deferNew bool
 	floorPct us // each wait is at least this % of an RTT
+	minAlpha float64
 }
 
 func aging(k ak) func(c *Client) {
@@ -123,7 +124,7 @@ func aging(k ak) func(c *Client) {
 			if alpha == 0 {
 				alpha = k.first
 			} else {
-				alpha *= k.down
+				alpha = max(alpha*k.down, k.minAlpha)
 			}
 			c.Sleep(max(hazardWait(c, k.power, alpha, start), k.floorPct*c.RTT()/100))
 			cur = c.Get()

@@ -48,9 +48,11 @@ var families = map[string]func() []Strategy{
 	},
 	"fair": func() []Strategy { // ifmatch's Fair, and its floor
 		var ss []Strategy
-		for _, fl := range []us{0, 25, 50, 100, 200} {
-			k := ak{yield: 100, first: 0.05, down: 0.85, up: 1.1, power: 3, deferNew: true, floorPct: fl}
-			ss = append(ss, Strategy{fmt.Sprintf("Fair, floor %d%% RTT", fl), aging(k)})
+		for _, fl := range []us{0, 50} {
+			for _, m := range []float64{0, 1e-6, 1e-4} {
+				k := ak{yield: 100, first: 0.05, down: 0.85, up: 1.1, power: 3, deferNew: true, floorPct: fl, minAlpha: m}
+				ss = append(ss, Strategy{fmt.Sprintf("Fair, floor %d%% RTT, alpha >= %g", fl, m), aging(k)})
+			}
 		}
 		return ss
 	},
