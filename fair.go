@@ -95,9 +95,18 @@ func fairStateAt(c *Client, key string, now time.Time) fairState {
 type fairBackoff struct {
 	st     fairState
 	start  time.Time        // when the call began: its age counts from here
-	cb     *conflictBackoff // observes the round trips
+	cb     *conflictBackoff // observes the round trips of refused writes
+	seen   time.Duration    // the shortest round trip of this call's landed writes
 	max    time.Duration
 	waited bool
+}
+
+// observeRTT takes the round trip of a landed write (cb takes refused
+// ones), so that an uncontended Client knows its round trip too.
+func (b *fairBackoff) observeRTT(d time.Duration) {
+	if b.seen == 0 || d < b.seen {
+		b.seen = d
+	}
 }
 
 // NextBackOff returns the wait after a refused write (or an unsettled one).
@@ -141,8 +150,10 @@ func (b *fairBackoff) wait() time.Duration {
 // call or remembered, else a millisecond.
 func (b *fairBackoff) rtt() time.Duration {
 	r := b.st.rtt
-	if c := b.cb.rtt; c > 0 && (r == 0 || c < r) {
-		r = c
+	for _, c := range []time.Duration{b.cb.rtt, b.seen} {
+		if c > 0 && (r == 0 || c < r) {
+			r = c
+		}
 	}
 	return max(r, time.Millisecond)
 }
