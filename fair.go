@@ -122,12 +122,17 @@ func (b *fairBackoff) beforeCache() (time.Duration, bool) {
 	return max(b.st.rtt-time.Since(b.st.at), 0), false
 }
 
-// wait draws the time to the next retry, at most the backoff maximum.
+// wait draws the time to the next retry, at most the backoff maximum. The
+// draw is capped before it becomes a Duration: with a tiny alpha it can pass
+// the largest one (or be +Inf), and converting that is undefined.
 func (b *fairBackoff) wait() time.Duration {
 	rtt := b.rtt()
 	age := float64(time.Since(b.start)) / float64(rtt)
-	d := time.Duration(hazardWait(age, b.st.alpha, rand.ExpFloat64()) * float64(rtt))
-	return min(d, b.max)
+	d := hazardWait(age, b.st.alpha, rand.ExpFloat64()) * float64(rtt)
+	if !(d < float64(b.max)) { // NaN too
+		return b.max
+	}
+	return max(time.Duration(d), 0)
 }
 
 // rtt is the round trip the rate is scaled to: the shortest seen by this
