@@ -467,6 +467,9 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 	switch {
 	case err == nil:
 		u.last.Status = http.StatusOK
+		if u.fb != nil {
+			u.fb.observeWin(time.Since(t0))
+		}
 		u.remember(res)
 		return u.strip(res), nil
 	case errors.As(err, &bre) && bre.Status >= 200 && bre.Status < 300:

@@ -73,7 +73,7 @@ const (
 // fairState is what a Client keeps of a resource under [Fair].
 type fairState struct {
 	alpha float64       // the scale of the retry rate; 0: no contention known
-	rtt   time.Duration // the shortest write round trip seen
+	rtt   time.Duration // the shortest write round trip seen; 0: none yet
 	at    time.Time     // when the last call ended
 }
 
@@ -81,7 +81,7 @@ type fairState struct {
 // of now: nothing once it expired.
 func fairStateAt(c *Client, key string, now time.Time) fairState {
 	st, ok := c.fair.get(key)
-	if !ok || now.Sub(st.at) > fairExpireRTT*st.rtt {
+	if !ok || now.Sub(st.at) > fairExpireRTT*max(st.rtt, time.Millisecond) {
 		return fairState{}
 	}
 	return st
@@ -91,9 +91,18 @@ func fairStateAt(c *Client, key string, now time.Time) fairState {
 type fairBackoff struct {
 	st     fairState
 	start  time.Time        // when the call began: its age counts from here
-	cb     *conflictBackoff // observes the round trips
+	cb     *conflictBackoff // observes the round trips of refused writes
+	won    time.Duration    // the shortest round trip of a write of this call that landed
 	max    time.Duration
 	waited bool
+}
+
+// observeWin notes the round trip of a write that landed: a Client that
+// never loses must know the round trip it yields (see [Fair]).
+func (b *fairBackoff) observeWin(d time.Duration) {
+	if d > 0 && (b.won == 0 || d < b.won) {
+		b.won = d
+	}
 }
 
 // NextBackOff returns the wait after a refused write (or an unsettled one).
@@ -119,7 +128,7 @@ func (b *fairBackoff) beforeCache() (time.Duration, bool) {
 	if b.st.at.IsZero() {
 		return 0, false
 	}
-	return max(b.st.rtt-time.Since(b.st.at), 0), false
+	return max(b.rtt()-time.Since(b.st.at), 0), false
 }
 
 // wait draws the time to the next retry, at most the backoff maximum. The
@@ -136,13 +145,19 @@ func (b *fairBackoff) wait() time.Duration {
 }
 
 // rtt is the round trip the rate is scaled to: the shortest seen by this
-// call or remembered, else a millisecond.
-func (b *fairBackoff) rtt() time.Duration {
+// call or remembered, at least a millisecond.
+func (b *fairBackoff) rtt() time.Duration { return max(b.seen(), time.Millisecond) }
+
+// seen returns the shortest write round trip seen by this call or
+// remembered, 0 if none.
+func (b *fairBackoff) seen() time.Duration {
 	r := b.st.rtt
-	if c := b.cb.rtt; c > 0 && (r == 0 || c < r) {
-		r = c
+	for _, c := range []time.Duration{b.cb.rtt, b.won} {
+		if c > 0 && (r == 0 || c < r) {
+			r = c
+		}
 	}
-	return max(r, time.Millisecond)
+	return r
 }
 
 // hazardWait returns the time (in round trips) from age to the next event of
@@ -156,7 +171,7 @@ func hazardWait(age, alpha, e float64) float64 {
 // remember returns the state to keep after the call (ok: it succeeded).
 func (b *fairBackoff) remember(ok bool, now time.Time) fairState {
 	st := b.st
-	st.rtt, st.at = b.rtt(), now
+	st.rtt, st.at = b.seen(), now
 	switch {
 	case st.alpha == 0 || !ok:
 	case b.waited:
