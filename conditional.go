@@ -622,6 +622,10 @@ func (u *update[T]) settle(cause error) (*T, error) {
 	case marker.Landed:
 		u.pending = ""
 		return u.written(u.sent, ""), nil
+	case marker.Absent:
+		if u.fb != nil {
+			u.fb.fault = true // the resource is at its base: nobody else wrote
+		}
 	case marker.Superseded:
 		u.pending, u.token, u.baseGone = "", "", false
 	case marker.Unknown:

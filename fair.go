@@ -1,6 +1,7 @@
 package ifmatch
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -95,6 +96,7 @@ type fairBackoff struct {
 	won    time.Duration    // the shortest round trip of a write of this call that landed
 	max    time.Duration
 	waited bool
+	fault  bool // the next wait follows an unanswered write, the resource still at its base: a fault, not contention
 }
 
 // observeWin notes the round trip of a write that landed: a Client that
@@ -105,15 +107,20 @@ func (b *fairBackoff) observeWin(d time.Duration) {
 	}
 }
 
-// NextBackOff returns the wait after a refused write (or an unsettled one).
+// NextBackOff returns the wait after a refused write, or after an
+// unanswered one (see fault), which teaches nothing of contention.
 func (b *fairBackoff) NextBackOff() time.Duration {
+	if b.fault {
+		b.fault = false
+		return b.wait(cmp.Or(b.st.alpha, fairFirst))
+	}
 	if b.st.alpha == 0 {
 		b.st.alpha = fairFirst
 	} else {
 		b.st.alpha *= fairDown
 	}
 	b.waited = true
-	return b.wait()
+	return b.wait(b.st.alpha)
 }
 
 // Reset does nothing: the rate follows the call's age, not its attempts.
@@ -123,7 +130,7 @@ func (b *fairBackoff) Reset() {}
 // its cache, and whether it must read instead (see [Fair]).
 func (b *fairBackoff) beforeCache() (time.Duration, bool) {
 	if b.st.alpha > 0 {
-		return b.wait(), true
+		return b.wait(b.st.alpha), true
 	}
 	if b.st.at.IsZero() {
 		return 0, false
@@ -134,10 +141,10 @@ func (b *fairBackoff) beforeCache() (time.Duration, bool) {
 // wait draws the time to the next retry, at most the backoff maximum. The
 // draw is capped before it becomes a Duration: with a tiny alpha it can pass
 // the largest one (or be +Inf), and converting that is undefined.
-func (b *fairBackoff) wait() time.Duration {
+func (b *fairBackoff) wait(alpha float64) time.Duration {
 	rtt := b.rtt()
 	age := float64(time.Since(b.start)) / float64(rtt)
-	d := hazardWait(age, b.st.alpha, rand.ExpFloat64()) * float64(rtt)
+	d := hazardWait(age, alpha, rand.ExpFloat64()) * float64(rtt)
 	if !(d < float64(b.max)) { // NaN too
 		return b.max
 	}

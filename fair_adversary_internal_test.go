@@ -25,13 +25,13 @@ func TestFairAdvWaitEdges(t *testing.T) {
 		b := &fairBackoff{st: fairState{alpha: tc.alpha, rtt: tc.rtt}, start: time.Now().Add(-tc.age),
 			cb: &conflictBackoff{}, max: time.Second}
 		for i := 0; i < 50; i++ {
-			if w := b.wait(); w < 0 || w > time.Second {
+			if w := b.wait(b.st.alpha); w < 0 || w > time.Second {
 				t.Fatalf("%s: wait %v, want within [0, 1s]", tc.name, w)
 			}
 		}
 	}
 	if w := (&fairBackoff{st: fairState{alpha: 1e-60, rtt: time.Millisecond}, start: time.Now(), cb: &conflictBackoff{},
-		max: time.Second}).wait(); w != time.Second {
+		max: time.Second}).wait(1e-60); w != time.Second {
 		t.Errorf("alpha 1e-60: wait %v, want the maximum", w)
 	}
 }
