@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/ifmatch-go/ifmatch"
 	"github.com/ifmatch-go/ifmatch/ifmatchtest"
 )
@@ -139,5 +140,278 @@ func TestFairAdvServerFaultIsNotContention(t *testing.T) {
 	}
 	if attrs, version, _ := srv.TaskAttributes(ws, sid); version != 3 || fmt.Sprint(attrs["n"]) != "3" {
 		t.Errorf("n = %v at version %d, want 3 at 3", attrs["n"], version)
+	}
+}
+
+// fairRig is a fake server with one task, a Fair Client a (with obs) and a
+// default Client other, separate as two processes are.
+type fairRig struct {
+	srv     *ifmatchtest.Server
+	ws, sid string
+	obs     *fairEvents
+	a       ifmatch.Workspace
+	other   ifmatch.Workspace
+}
+
+func newFairRig(t *testing.T, opts ...ifmatchtest.Option) *fairRig {
+	t.Helper()
+	r := &fairRig{srv: ifmatchtest.NewServer(opts...), obs: &fairEvents{}}
+	t.Cleanup(r.srv.Close)
+	r.ws = r.srv.AddWorkspace()
+	r.sid = r.srv.AddTask(r.ws, map[string]any{"n": 0})
+	r.a = r.srv.Client(ifmatch.WithObserver(r.obs), ifmatch.WithUpdateDefaults(ifmatch.Fair())).Workspace(r.ws)
+	r.other = r.srv.Client().Workspace(r.ws)
+	return r
+}
+
+// update runs one call tagged call on w and returns its error.
+func (r *fairRig) update(t *testing.T, w ifmatch.Workspace, call string, fn ifmatch.TaskMutator, opts ...ifmatch.UpdateOption) error {
+	t.Helper()
+	_, err := w.UpdateTask(ifmatchtest.WithCall(ctxT(t), call), r.sid, fn, opts...)
+	return err
+}
+
+// staleCache leaves a's cached copy stale: a writes, then other does.
+func (r *fairRig) staleCache(t *testing.T) {
+	t.Helper()
+	for _, s := range []struct {
+		w    ifmatch.Workspace
+		call string
+	}{{r.a, "a1"}, {r.other, "other"}} {
+		if err := r.update(t, s.w, s.call, fairIncr); err != nil {
+			t.Fatalf("%s: %v", s.call, err)
+		}
+	}
+}
+
+// contended leaves a knowing of contention (a2 met a stale cache and won),
+// with its cache current: its next call defers.
+func (r *fairRig) contended(t *testing.T) {
+	t.Helper()
+	r.staleCache(t)
+	if err := r.update(t, r.a, "a2", fairIncr); err != nil {
+		t.Fatalf("a2: %v", err)
+	}
+}
+
+func (r *fairRig) version(t *testing.T) int {
+	t.Helper()
+	_, v, _ := r.srv.TaskAttributes(r.ws, r.sid)
+	return v
+}
+
+// commitsBy counts the writes of call that landed.
+func (r *fairRig) commitsBy(call string) int {
+	r.srv.Settle()
+	n := 0
+	for _, c := range r.srv.Commits() {
+		if c.Call == call {
+			n++
+		}
+	}
+	return n
+}
+
+// Claims 2 and 6: a call cancelled while Fair defers it (after its Client's
+// own win on a contended resource) sent nothing: a plain context.Canceled.
+// The cancel comes from the Observer as the deferral starts, so it falls
+// inside the sleep whatever the machine's speed.
+func TestFairAdvCancelDuringDeferral(t *testing.T) {
+	t.Parallel()
+	r := newFairRig(t)
+	r.contended(t)
+	before := r.version(t)
+	ctx, cancel := context.WithCancel(ifmatchtest.WithCall(ctxT(t), "a3"))
+	defer cancel()
+	r.obs.hook = func(call string, e ifmatch.UpdateEvent) {
+		if call == "a3" && e.Kind == ifmatch.EventBackoff {
+			cancel()
+		}
+	}
+	_, err := r.a.UpdateTask(ctx, r.sid, fairIncr)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ifmatch.ErrOutcomeUnknown) {
+		t.Errorf("a3: %v, want a plain context.Canceled", err)
+	}
+	if got := callRequests(r.srv, "a3"); len(got) != 0 || r.version(t) != before {
+		t.Errorf("a3 sent %v (version %d, was %d); it was cancelled before reading", got, r.version(t), before)
+	}
+	if w := r.obs.waits("a3"); len(w) != 1 || w[0] <= 0 {
+		t.Errorf("a3's waits: %v, want one deferral", w)
+	}
+}
+
+// Claims 3 and 6: a call cancelled during its blind yield (within a round
+// trip of its Client's own write; 50 ms round trips) sent nothing.
+func TestFairAdvCancelDuringBlindYield(t *testing.T) {
+	t.Parallel()
+	r := newFairRig(t, ifmatchtest.WithLatency(50*time.Millisecond))
+	if err := r.update(t, r.a, "a1", fairIncr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ifmatchtest.WithCall(ctxT(t), "a2"))
+	defer cancel()
+	r.obs.hook = func(call string, e ifmatch.UpdateEvent) {
+		if call == "a2" && e.Kind == ifmatch.EventBackoff {
+			cancel()
+		}
+	}
+	_, err := r.a.UpdateTask(ctx, r.sid, fairIncr)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ifmatch.ErrOutcomeUnknown) {
+		t.Errorf("a2: %v, want a plain context.Canceled", err)
+	}
+	if got := callRequests(r.srv, "a2"); len(got) != 0 || r.version(t) != 1 {
+		t.Errorf("a2 sent %v (version %d); it was cancelled before writing", got, r.version(t))
+	}
+}
+
+// Claims 4 and 6: the stale-cache write is a conflict under Fair; the write
+// after it loses its answer (injected as the 412 is reported, so it hits
+// that write). The outcome is exact with markers or an idempotent mutator,
+// and ErrOutcomeUnknown (the write did land) for a bare increment.
+func TestFairAdvStaleCacheThenLostAnswer(t *testing.T) {
+	t.Parallel()
+	setX := func(tk *ifmatch.Task) error { tk.Attributes["x"] = "a2"; return nil }
+	for _, fault := range []ifmatchtest.FaultKind{ifmatchtest.DropAfterCommit, ifmatchtest.CommitThen503,
+		ifmatchtest.LateCommit} {
+		for _, tc := range []struct {
+			name    string
+			fn      ifmatch.TaskMutator
+			opts    []ifmatch.UpdateOption
+			unknown bool
+		}{
+			{"markers", fairIncr, []ifmatch.UpdateOption{ifmatch.CommitMarkers("")}, false},
+			{"idempotent", setX, []ifmatch.UpdateOption{ifmatch.Idempotent()}, false},
+			{"bare increment", fairIncr, nil, true},
+		} {
+			r := newFairRig(t)
+			r.staleCache(t)
+			r.obs.hook = func(call string, e ifmatch.UpdateEvent) {
+				if call == "a2" && e.Kind == ifmatch.EventAttempt && e.Status == http.StatusPreconditionFailed {
+					r.srv.Inject(ifmatchtest.Fault{Kind: fault, Method: http.MethodPost, Count: 1, Latency: 5 * time.Millisecond})
+				}
+			}
+			var attempts []ifmatch.AttemptInfo
+			err := r.update(t, r.a, "a2", tc.fn, append(tc.opts, ifmatch.OnAttempt(func(a ifmatch.AttemptInfo) {
+				attempts = append(attempts, a)
+			}))...)
+			name := string(fault) + ", " + tc.name
+			if !slices.ContainsFunc(r.srv.Requests(), func(q ifmatchtest.Request) bool { return q.Call == "a2" && q.Fault == fault }) {
+				t.Fatalf("%s: the fault never hit a2: %v", name, callRequests(r.srv, "a2"))
+			}
+			if got := r.commitsBy("a2"); got != 1 {
+				t.Errorf("%s: a2 landed %d writes, want 1", name, got)
+			}
+			switch {
+			case tc.unknown && fault == ifmatchtest.LateCommit:
+				// The late write may land before or after the read-back:
+				// either the truth or ErrOutcomeUnknown.
+				if err != nil && !errors.Is(err, ifmatch.ErrOutcomeUnknown) {
+					t.Errorf("%s: %v, want nil or ErrOutcomeUnknown", name, err)
+				}
+			case tc.unknown:
+				if !errors.Is(err, ifmatch.ErrOutcomeUnknown) {
+					t.Errorf("%s: %v, want ErrOutcomeUnknown", name, err)
+				}
+			case err != nil:
+				t.Errorf("%s: %v, want nil", name, err)
+			}
+			if len(attempts) == 0 || attempts[0].Attempt != 1 || attempts[0].Status != http.StatusPreconditionFailed || attempts[0].Wait <= 0 {
+				t.Errorf("%s: attempts %+v, want the stale write first, as attempt 1, with a wait", name, attempts)
+			}
+		}
+	}
+}
+
+// Claim 6: a deferral read answered without a usable ETag ends the call
+// with ErrNoETag, not applied and no write sent.
+func TestFairAdvDeferralReadWithoutETag(t *testing.T) {
+	t.Parallel()
+	for _, fault := range []ifmatchtest.FaultKind{ifmatchtest.NoETag, ifmatchtest.WeakETag} {
+		r := newFairRig(t)
+		r.contended(t)
+		before := r.version(t)
+		r.obs.hook = func(call string, e ifmatch.UpdateEvent) {
+			if call == "a3" && e.Kind == ifmatch.EventBackoff {
+				r.srv.Inject(ifmatchtest.Fault{Kind: fault, Method: http.MethodGet, Count: 1})
+			}
+		}
+		err := r.update(t, r.a, "a3", fairIncr)
+		if !errors.Is(err, ifmatch.ErrNoETag) || errors.Is(err, ifmatch.ErrOutcomeUnknown) {
+			t.Errorf("%s: %v, want ErrNoETag", fault, err)
+		}
+		hit := slices.ContainsFunc(r.srv.Requests(), func(q ifmatchtest.Request) bool { return q.Call == "a3" && q.Fault == fault })
+		if got := callRequests(r.srv, "a3"); !hit || !slices.Equal(got, []string{"GET OK"}) || r.version(t) != before {
+			t.Errorf("%s: a3 sent %v, want only its deferral read", fault, got)
+		}
+	}
+}
+
+// Claims 4 and 5: under Fair the stale-cache write spends an attempt, so
+// MaxAttempts(1) ends in ErrConflict (not applied) where the default writes
+// again for free.
+func TestFairAdvStaleCacheSpendsAnAttempt(t *testing.T) {
+	t.Parallel()
+	for _, fair := range []bool{false, true} {
+		r := newFairRig(t)
+		r.staleCache(t)
+		opts := []ifmatch.UpdateOption{ifmatch.MaxAttempts(1)}
+		w := r.a
+		if !fair {
+			w = r.srv.Client().Workspace(r.ws)
+			if err := r.update(t, w, "b1", fairIncr); err != nil { // its cache, made stale by other
+				t.Fatal(err)
+			}
+			if err := r.update(t, r.other, "other2", fairIncr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := r.version(t)
+		err := r.update(t, w, "a2", fairIncr, opts...)
+		var ce *ifmatch.ConflictError
+		switch {
+		case fair && (!errors.As(err, &ce) || ce.Attempts != 1 || errors.Is(err, ifmatch.ErrOutcomeUnknown)):
+			t.Errorf("Fair: %v, want ErrConflict after 1 attempt", err)
+		case fair && r.version(t) != before:
+			t.Errorf("Fair: version %d, was %d: ErrConflict promises nothing applied", r.version(t), before)
+		case !fair && (err != nil || r.version(t) != before+1):
+			t.Errorf("default: %v at version %d, want success at %d", err, r.version(t), before+1)
+		}
+		if got := callRequests(r.srv, "a2"); len(got) == 0 || got[0] != "POST Precondition Failed" {
+			t.Errorf("fair %t: a2 sent %v, want its stale write first", fair, got)
+		}
+	}
+}
+
+// Claim 5: under Fair as a Client default, a call's own MaxAttempts is the
+// budget, a default MaxAttempts holds for a call's own Fair, and Backoff is
+// refused in every combination before any request.
+func TestFairAdvDefaultsAndBudget(t *testing.T) {
+	t.Parallel()
+	zero := ifmatch.Backoff(func() backoff.BackOff { return &backoff.ZeroBackOff{} })
+	if _, err := ifmatch.NewClient(testAccount, canaryToken, ifmatch.WithUpdateDefaults(ifmatch.Fair(), zero)); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+		t.Errorf("NewClient with Fair and Backoff defaults: %v, want ErrInvalidArgument", err)
+	}
+	for _, tc := range []struct {
+		name     string
+		defaults []ifmatch.UpdateOption
+		call     []ifmatch.UpdateOption
+		attempts int
+	}{
+		{"Fair default, call's MaxAttempts", []ifmatch.UpdateOption{ifmatch.Fair()}, []ifmatch.UpdateOption{ifmatch.MaxAttempts(3)}, 3},
+		{"MaxAttempts default, call's Fair", []ifmatch.UpdateOption{ifmatch.MaxAttempts(2)}, []ifmatch.UpdateOption{ifmatch.Fair()}, 2},
+	} {
+		c, m := setup(t, ifmatch.WithUpdateDefaults(tc.defaults...))
+		m.on("GET", taskURL, taskResp(200, `"1"`, `{"n":0}`, 0))
+		m.on("POST", taskURL, errResp(412, 20143))
+		_, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, fairIncr, tc.call...)
+		var ce *ifmatch.ConflictError
+		if !errors.As(err, &ce) || ce.Attempts != tc.attempts {
+			t.Errorf("%s: %v, want ErrConflict after %d attempts", tc.name, err, tc.attempts)
+		}
+	}
+	c, m := setup(t, ifmatch.WithUpdateDefaults(ifmatch.Fair()))
+	_, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, fairIncr, zero)
+	if !errors.Is(err, ifmatch.ErrInvalidArgument) || len(m.log()) != 0 {
+		t.Errorf("Fair default, call's Backoff: %v after %d requests, want ErrInvalidArgument after none", err, len(m.log()))
 	}
 }
