@@ -415,3 +415,180 @@ func TestFairAdvDefaultsAndBudget(t *testing.T) {
 		t.Errorf("Fair default, call's Backoff: %v after %d requests, want ErrInvalidArgument after none", err, len(m.log()))
 	}
 }
+
+// Claim 5 (groupKey): a Fair call never joins a round of default calls on
+// the same Client: while a default call's round is blocked in its write, a
+// Fair call runs its own round to the end. Fair calls do coalesce with each
+// other: two queued behind a Fair round share the next round's one write.
+func TestFairAdvRoundsNeverMixFair(t *testing.T) {
+	t.Parallel()
+	for _, firstFair := range []bool{false, true} {
+		c, m := setupCoalescing(t)
+		b := newBlockingTask()
+		m.on("GET", taskURL, b.respond)
+		m.on("POST", taskURL, b.respond)
+		ws := c.Workspace(testWS)
+		var first []ifmatch.UpdateOption
+		if firstFair {
+			first = append(first, ifmatch.Fair())
+		}
+		aDone := make(chan error, 1)
+		go func() { _, err := ws.UpdateTask(ctxT(t), testTask, set("a"), first...); aDone <- err }()
+		<-b.inFlight
+		if !firstFair {
+			// If it queued behind A's round, it would leave at its deadline.
+			ctx, cancel := context.WithTimeout(ctxT(t), 10*time.Second)
+			_, err := ws.UpdateTask(ctx, testTask, set("b"), ifmatch.Fair())
+			cancel()
+			if err != nil {
+				t.Fatalf("Fair call beside a default round: %v, want it to run its own round", err)
+			}
+			close(b.release)
+			if err := <-aDone; err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		done := make(chan error, 2)
+		for _, k := range []string{"b", "c"} {
+			go func() { _, err := ws.UpdateTask(ctxT(t), testTask, set(k), ifmatch.Fair()); done <- err }()
+		}
+		waitQueued(t, c, 2)
+		close(b.release)
+		for _, ch := range []chan error{aDone, done, done} {
+			if err := <-ch; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if b.posts != 2 || b.attrs["b"] != true || b.attrs["c"] != true {
+			t.Errorf("Fair rounds: %d POSTs, state %v; want B and C in one round after A's", b.posts, b.attrs)
+		}
+	}
+}
+
+// Claims 1 and 2: what Fair learns is per resource. Contention met on one
+// task makes the next call on it defer and read; calls on another task of
+// the same Client still write from the cache.
+func TestFairAdvStatePerResource(t *testing.T) {
+	t.Parallel()
+	r := newFairRig(t)
+	r.contended(t)
+	y := r.srv.AddTask(r.ws, map[string]any{"n": 0})
+	for _, call := range []string{"y1", "y2"} {
+		if _, err := r.a.UpdateTask(ifmatchtest.WithCall(ctxT(t), call), y, fairIncr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.update(t, r.a, "a3", fairIncr); err != nil {
+		t.Fatal(err)
+	}
+	for call, want := range map[string][]string{
+		"y1": {"GET OK", "POST OK"}, "y2": {"POST OK"}, "a3": {"GET OK", "POST OK"},
+	} {
+		if got := callRequests(r.srv, call); !slices.Equal(got, want) {
+			t.Errorf("%s sent %v, want %v", call, got, want)
+		}
+	}
+}
+
+// Claims 4 and 6 with IdempotencyKey: the stale-cache conflict and the
+// deferral read do not apply an event twice; its second delivery (which
+// defers and reads) is AlreadyApplied.
+func TestFairAdvIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	r := newFairRig(t)
+	r.staleCache(t)
+	before := r.version(t)
+	for i, want := range []ifmatch.OperationResult{ifmatch.Updated, ifmatch.AlreadyApplied} {
+		var res ifmatch.OperationResult
+		call := fmt.Sprintf("a%d", i+2)
+		if err := r.update(t, r.a, call, fairIncr, ifmatch.IdempotencyKey("event-1"), ifmatch.ReportResult(&res)); err != nil || res != want {
+			t.Errorf("%s: %v, %q; want %q", call, err, res, want)
+		}
+	}
+	if attrs, v, _ := r.srv.TaskAttributes(r.ws, r.sid); v != before+1 || fmt.Sprint(attrs["n"]) != "3" {
+		t.Errorf("n = %v at version %d, want 3 at %d", attrs["n"], v, before+1)
+	}
+	if got := callRequests(r.srv, "a3"); !slices.Equal(got, []string{"GET OK"}) {
+		t.Errorf("a3 sent %v, want its deferral read only", got)
+	}
+}
+
+// Claim 6 through RunUpdate: MemoryWorkspace's loops are ifmatch's, so
+// Fair holds there too (no cache: no deferral); concurrent Fair calls lose
+// and retry, and every increment lands once.
+func TestFairAdvMemoryWorkspace(t *testing.T) {
+	t.Parallel()
+	m := ifmatchtest.NewMemoryWorkspace()
+	sid := m.AddTask(map[string]any{"n": 0})
+	const writers, calls = 4, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*calls)
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range calls {
+				_, err := m.UpdateTask(ctxT(t), sid, fairIncr, ifmatch.Fair(), ifmatch.BackoffBounds(0, time.Millisecond))
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tk, _ := m.Task(sid); fmt.Sprint(tk.Attributes["n"]) != fmt.Sprint(writers*calls) {
+		t.Errorf("n = %v, want %d", tk.Attributes["n"], writers*calls)
+	}
+}
+
+// Claim 6 under concurrency (run with -race): one Fair Client shared by
+// goroutines (coalesced and Alone), beside two other Fair Clients, on one
+// task: every call succeeds and every increment lands exactly once.
+func TestFairAdvConcurrentClients(t *testing.T) {
+	t.Parallel()
+	srv := ifmatchtest.NewServer()
+	t.Cleanup(srv.Close)
+	ws := srv.AddWorkspace()
+	sid := srv.AddTask(ws, map[string]any{"n": 0})
+	fair := ifmatch.WithUpdateDefaults(ifmatch.Fair(), ifmatch.BackoffBounds(0, 20*time.Millisecond))
+	shared := srv.Client(fair).Workspace(ws)
+	type writer struct {
+		w    ifmatch.Workspace
+		opts []ifmatch.UpdateOption
+	}
+	var writers []writer
+	for range 4 {
+		writers = append(writers, writer{shared, nil})
+	}
+	writers = append(writers, writer{shared, []ifmatch.UpdateOption{ifmatch.Alone()}},
+		writer{shared, []ifmatch.UpdateOption{ifmatch.Alone(), ifmatch.CommitMarkers("")}},
+		writer{srv.Client(fair).Workspace(ws), nil}, writer{srv.Client(fair).Workspace(ws), nil})
+	const calls = 5
+	var wg sync.WaitGroup
+	errs := make(chan error, len(writers)*calls)
+	for _, wr := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range calls {
+				_, err := wr.w.UpdateTask(ctxT(t), sid, fairIncr, wr.opts...)
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if attrs, _, _ := srv.TaskAttributes(ws, sid); fmt.Sprint(attrs["n"]) != fmt.Sprint(len(writers)*calls) {
+		t.Errorf("n = %v, want %d", attrs["n"], len(writers)*calls)
+	}
+}
