@@ -592,3 +592,39 @@ func TestFairAdvConcurrentClients(t *testing.T) {
 		t.Errorf("n = %v, want %d", attrs["n"], len(writers)*calls)
 	}
 }
+
+// Claims 1, 2 and 6: after a long losing streak alpha is tiny (about 3e-23
+// here), so the Client's next call after its own win defers for a long
+// draw, capped by the backoff maximum. MaxElapsed ends that deferral: a
+// plain context.DeadlineExceeded, nothing sent. (MaxElapsed's doc promises
+// ErrConflict "rather than start a wait that would pass it"; the deferral
+// starts one anyway and ends at the deadline: still true, but see the
+// review notes.)
+func TestFairAdvMaxElapsedDuringLongDeferral(t *testing.T) {
+	t.Parallel()
+	c, m := setup(t)
+	m.on("GET", taskURL, taskResp(200, `"1"`, `{"n":0}`, 0))
+	m.on("POST", taskURL, errResp(412, 20143))
+	w := c.Workspace(testWS)
+	_, err := w.UpdateTask(ctxT(t), testTask, fairIncr, ifmatch.Fair(), ifmatch.MaxAttempts(300))
+	if !errors.Is(err, ifmatch.ErrConflict) {
+		t.Fatalf("losing streak: %v, want ErrConflict", err)
+	}
+	m.on("POST", taskURL, taskResp(200, `"2"`, `{"n":1}`, 0))
+	if _, err := w.UpdateTask(ctxT(t), testTask, fairIncr, ifmatch.Fair()); err != nil {
+		t.Fatalf("win: %v", err)
+	}
+	n := len(m.log())
+	start := time.Now()
+	_, err = w.UpdateTask(ctxT(t), testTask, fairIncr, ifmatch.Fair(), ifmatch.BackoffBounds(0, time.Hour),
+		ifmatch.MaxElapsed(50*time.Millisecond))
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ifmatch.ErrOutcomeUnknown) {
+		t.Errorf("deferred call: %v, want a plain context.DeadlineExceeded", err)
+	}
+	if sent := m.log()[n:]; len(sent) != 0 {
+		t.Errorf("the deferred call sent %v; it never got past its deferral", sent)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the deferred call took %v; MaxElapsed is 50ms", d)
+	}
+}
