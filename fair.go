@@ -23,26 +23,37 @@ import (
 //   - the rate's scale is the Client's own for the resource, lowered by each
 //     refused write and raised by each success, so it follows the
 //     contention from call to call, and is forgotten once calls stop
-//     meeting any;
+//     meeting any (a write that got no answer and, read back, did not land
+//     is a fault, not contention: it teaches nothing);
 //   - a call that follows its Client's own win on a contended resource
 //     first waits as a loser would (its age starts at zero, so it defers to
 //     the calls that have waited longer), then reads instead of writing
 //     from its cache;
-//   - otherwise, a call that follows its Client's own write on the resource
-//     within a round trip waits out that round trip before writing from its
-//     cache, so that a writer which never lost cannot keep the resource by
-//     writing back to back (other processes' losses are invisible to it).
+//   - otherwise, a call that starts within a round trip of the end of its
+//     Client's last call on the resource waits out that round trip before
+//     writing from its cache, so that a writer which never lost cannot keep
+//     the resource by writing back to back (other processes' losses are
+//     invisible to it). The round trip is the shortest a write of the
+//     Client's took (at least a millisecond).
+//
+// The deferral and the wait before writing from the cache need the
+// Client's cache ([WithoutETagCache], [FreshRead] and [RunUpdate] have
+// none). Unlike a retry's wait, neither is given up early for [MaxElapsed]:
+// its deadline ends them with context.DeadlineExceeded, nothing sent.
 //
 // Uncontended, Fair costs no request; it costs at most one round trip of
-// waiting, and only to calls that follow their Client's own write within
-// one. What a Client learned of a resource is forgotten after
-// fairExpireRTT round trips without a call. Contended, in bench/ (separate clients, 2 ms round
-// trips, W writers) it had the lowest p99 latency per update of every
-// strategy that loses nothing, below immediate retry's at W = 4, 16 and 64,
-// for about 4, 9 and 30 requests per update against the default's 1.1, 1.5
-// and 2.8 (BENCHMARKS.md). Twilio throttles accounts that send too many
-// requests, so Fair is not the default; prefer one shared Client per process
-// (its calls coalesce) before Fair.
+// waiting, and only to calls that follow their Client's own call within
+// one. After contention, calls defer and read until successes raise the
+// rate's scale past the point where it is forgotten: the longer the
+// Client lost, the more calls that takes. What a Client learned of a
+// resource is forgotten after 256 round trips without a call. Contended,
+// in bench/ (separate clients, 2 ms round trips, W writers) it had the
+// lowest p99 latency per update of every strategy that loses nothing, below
+// immediate retry's at W = 4, 16 and 64, for about 4, 9 and 30 requests per
+// update against the default's 1.1, 1.5 and 2.8 (BENCHMARKS.md). Twilio
+// throttles accounts that send too many requests, so Fair is not the
+// default; prefer one shared Client per process (its calls coalesce) before
+// Fair.
 //
 // Under Fair, the attempt budget is [FairMaxAttempts] unless [MaxAttempts]
 // is given; [MaxElapsed] and the context bound the call as always. Fair
