@@ -368,14 +368,14 @@ func (u *update[T]) step() (*T, OperationResult, error) {
 func (u *update[T]) read() error {
 	if u.c.cache != nil && !u.cfg.noCache {
 		if v, ok := u.c.cache.get(u.ops.key); ok {
-			read, err := u.fairWait()
-			if err != nil {
-				return err
-			}
-			if read {
-				return u.refresh()
-			}
 			if v, ok := v.(*T); ok && checkETag(*u.ops.etag(v)) == nil {
+				read, err := u.fairWait()
+				if err != nil {
+					return err
+				}
+				if read {
+					return u.fairRead(*u.ops.etag(v))
+				}
 				u.cur, u.fromCache = v, true
 				return nil
 			}
@@ -383,6 +383,19 @@ func (u *update[T]) read() error {
 		}
 	}
 	return u.refresh()
+}
+
+// fairRead is the read of a call that Fair deferred: when it shows the
+// version of the Client's own last write (own), nobody else wrote
+// meanwhile, and the Client forgets the contention (see [Fair]).
+func (u *update[T]) fairRead(own string) error {
+	if err := u.refresh(); err != nil {
+		return err
+	}
+	if *u.ops.etag(u.cur) == own {
+		u.fb.calm()
+	}
+	return nil
 }
 
 // fairWait is Fair's wait before a call writes from its Client's cache (see
@@ -468,7 +481,7 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 	case err == nil:
 		u.last.Status = http.StatusOK
 		if u.fb != nil {
-			u.fb.observeRTT(time.Since(t0))
+			u.fb.observeWin(time.Since(t0))
 		}
 		u.remember(res)
 		return u.strip(res), nil
@@ -622,6 +635,10 @@ func (u *update[T]) settle(cause error) (*T, error) {
 	case marker.Landed:
 		u.pending = ""
 		return u.written(u.sent, ""), nil
+	case marker.Absent:
+		if u.fb != nil {
+			u.fb.fault = true // the resource is at its base: nobody else wrote
+		}
 	case marker.Superseded:
 		u.pending, u.token, u.baseGone = "", "", false
 	case marker.Unknown:

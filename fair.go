@@ -1,6 +1,7 @@
 package ifmatch
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -22,23 +23,35 @@ import (
 //   - the rate's scale is the Client's own for the resource, lowered by each
 //     refused write and raised by each success, so it follows the
 //     contention from call to call, and is forgotten once calls stop
-//     meeting any;
+//     meeting any (a write that got no answer and, read back, did not land
+//     is a fault, not contention: it teaches nothing);
 //   - a call that follows its Client's own win on a contended resource
 //     first waits as a loser would (its age starts at zero, so it defers to
 //     the calls that have waited longer), then reads instead of writing
 //     from its cache;
-//   - otherwise, a call that follows its Client's own write on the resource
-//     within a round trip waits out that round trip before writing from its
-//     cache, so that a writer which never lost cannot keep the resource by
-//     writing back to back (other processes' losses are invisible to it).
+//   - otherwise, a call that starts within a round trip of the end of its
+//     Client's last call on the resource waits out that round trip before
+//     writing from its cache, so that a writer which never lost cannot keep
+//     the resource by writing back to back (other processes' losses are
+//     invisible to it). The round trip is the shortest a write of the
+//     Client's took (at least a millisecond).
+//
+// The deferral and the wait before writing from the cache need the
+// Client's cache ([WithoutETagCache], [FreshRead] and [RunUpdate] have
+// none). Unlike a retry's wait, neither is given up early for [MaxElapsed]:
+// its deadline ends them with context.DeadlineExceeded, nothing sent.
 //
 // Uncontended, Fair costs no request; it costs at most one round trip of
-// waiting, and only to calls that follow their Client's own write within
-// one. What a Client learned of a resource is forgotten after 256 round
-// trips without a call. Contended, in bench/ (separate clients, 2 ms round
-// trips, W writers), its p99 latency per update was a third to a half below
-// immediate retry's at W = 4 and 16, and about equal at 64, for about 4, 9
-// and 32 requests per update against the default's 1.1, 1.5 and 2.6 and
+// waiting, and only to calls that follow their Client's own call within
+// one. After contention, a call defers and reads until one's read shows
+// that nobody else wrote since the Client's own last write (or successes
+// raise the rate's scale past the point where it is forgotten): the
+// contention is then forgotten at once. What a Client learned of a
+// resource is also forgotten after 256 round trips without a call. Contended,
+// in bench/ (separate clients, 2 ms round trips, W writers), its p99
+// latency per update was below every hand-written loop's at W = 4, 16 and
+// 64 in most runs (a third to a half below at W = 4 and 16), for about 4,
+// 9 and 32 requests per update against the default's 1.1, 1.5 and 2.6 and
 // immediate retry's 5.5, 14 and 39 (BENCHMARKS.md). Twilio throttles
 // accounts that send too many requests, so Fair is not the default; within
 // one process, share one Client (its calls coalesce) before reaching for
@@ -77,7 +90,7 @@ const (
 // fairState is what a Client keeps of a resource under [Fair].
 type fairState struct {
 	alpha float64       // the scale of the retry rate; 0: no contention known
-	rtt   time.Duration // the shortest write round trip seen
+	rtt   time.Duration // the shortest write round trip seen; 0: none yet
 	at    time.Time     // when the last call ended
 }
 
@@ -85,7 +98,7 @@ type fairState struct {
 // of now: nothing once it expired.
 func fairStateAt(c *Client, key string, now time.Time) fairState {
 	st, ok := c.fair.get(key)
-	if !ok || now.Sub(st.at) > fairExpireRTT*st.rtt {
+	if !ok || now.Sub(st.at) > fairExpireRTT*max(st.rtt, time.Millisecond) {
 		return fairState{}
 	}
 	return st
@@ -96,29 +109,39 @@ type fairBackoff struct {
 	st     fairState
 	start  time.Time        // when the call began: its age counts from here
 	cb     *conflictBackoff // observes the round trips of refused writes
-	seen   time.Duration    // the shortest round trip of this call's landed writes
+	won    time.Duration    // the shortest round trip of a write of this call that landed
 	max    time.Duration
 	waited bool
+	fault  bool // the next wait follows an unanswered write, the resource still at its base: a fault, not contention
 }
 
-// observeRTT takes the round trip of a landed write (cb takes refused
-// ones), so that an uncontended Client knows its round trip too.
-func (b *fairBackoff) observeRTT(d time.Duration) {
-	if b.seen == 0 || d < b.seen {
-		b.seen = d
+// observeWin notes the round trip of a write that landed: a Client that
+// never loses must know the round trip it yields (see [Fair]).
+func (b *fairBackoff) observeWin(d time.Duration) {
+	if d > 0 && (b.won == 0 || d < b.won) {
+		b.won = d
 	}
 }
 
-// NextBackOff returns the wait after a refused write (or an unsettled one).
+// NextBackOff returns the wait after a refused write, or after an
+// unanswered one (see fault), which teaches nothing of contention.
 func (b *fairBackoff) NextBackOff() time.Duration {
+	if b.fault {
+		b.fault = false
+		return b.wait(cmp.Or(b.st.alpha, fairFirst))
+	}
 	if b.st.alpha == 0 {
 		b.st.alpha = fairFirst
 	} else {
 		b.st.alpha = max(b.st.alpha*fairDown, fairMinAlpha)
 	}
 	b.waited = true
-	return b.wait()
+	return b.wait(b.st.alpha)
 }
+
+// calm forgets the contention: a deferred call's read showed that nobody
+// else wrote since the Client's own last write.
+func (b *fairBackoff) calm() { b.st.alpha = 0 }
 
 // Reset does nothing: the rate follows the call's age, not its attempts.
 func (b *fairBackoff) Reset() {}
@@ -127,35 +150,41 @@ func (b *fairBackoff) Reset() {}
 // its cache, and whether it must read instead (see [Fair]).
 func (b *fairBackoff) beforeCache() (time.Duration, bool) {
 	if b.st.alpha > 0 {
-		return b.wait(), true
+		return b.wait(b.st.alpha), true
 	}
 	if b.st.at.IsZero() {
 		return 0, false
 	}
-	return max(b.st.rtt-time.Since(b.st.at), 0), false
+	return max(b.rtt()-time.Since(b.st.at), 0), false
 }
 
-// wait draws the time to the next retry, at most the backoff maximum.
-func (b *fairBackoff) wait() time.Duration {
+// wait draws the time to the next retry, at most the backoff maximum. The
+// draw is capped before it becomes a Duration: with a tiny alpha it can pass
+// the largest one (or be +Inf), and converting that is undefined.
+func (b *fairBackoff) wait(alpha float64) time.Duration {
 	rtt := b.rtt()
 	age := float64(time.Since(b.start)) / float64(rtt)
-	d := hazardWait(age, b.st.alpha, rand.ExpFloat64()) * float64(rtt)
-	if !(d < float64(b.max)) { // compared as floats: no Duration overflow, and NaN is the maximum
+	d := hazardWait(age, alpha, rand.ExpFloat64()) * float64(rtt)
+	if !(d < float64(b.max)) { // NaN too
 		return b.max
 	}
-	return time.Duration(max(d, 0))
+	return max(time.Duration(d), 0)
 }
 
 // rtt is the round trip the rate is scaled to: the shortest seen by this
-// call or remembered, else a millisecond.
-func (b *fairBackoff) rtt() time.Duration {
+// call or remembered, at least a millisecond.
+func (b *fairBackoff) rtt() time.Duration { return max(b.seen(), time.Millisecond) }
+
+// seen returns the shortest write round trip seen by this call or
+// remembered, 0 if none.
+func (b *fairBackoff) seen() time.Duration {
 	r := b.st.rtt
-	for _, c := range []time.Duration{b.cb.rtt, b.seen} {
+	for _, c := range []time.Duration{b.cb.rtt, b.won} {
 		if c > 0 && (r == 0 || c < r) {
 			r = c
 		}
 	}
-	return max(r, time.Millisecond)
+	return r
 }
 
 // hazardWait returns the time (in round trips) from age to the next event of
@@ -169,7 +198,7 @@ func hazardWait(age, alpha, e float64) float64 {
 // remember returns the state to keep after the call (ok: it succeeded).
 func (b *fairBackoff) remember(ok bool, now time.Time) fairState {
 	st := b.st
-	st.rtt, st.at = b.rtt(), now
+	st.rtt, st.at = b.seen(), now
 	switch {
 	case st.alpha == 0 || !ok:
 	case b.waited:

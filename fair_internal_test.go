@@ -109,7 +109,7 @@ func TestFairWaitBounded(t *testing.T) {
 		t.Errorf("alpha %v after 5000 refusals, want %v", b.st.alpha, fairMinAlpha)
 	}
 	b = &fairBackoff{st: fairState{alpha: 1e-300, rtt: time.Hour}, start: time.Now(), cb: &conflictBackoff{}, max: MaxBackoffBound}
-	if w := b.wait(); w != MaxBackoffBound {
+	if w := b.wait(b.st.alpha); w != MaxBackoffBound {
 		t.Errorf("a wait beyond any Duration: %v, want the maximum %v", w, MaxBackoffBound)
 	}
 }

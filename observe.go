@@ -110,7 +110,9 @@ const (
 	// one read-back from 1; Status and Err are the read's.
 	EventReadBack
 	// EventBackoff: the loop sleeps Wait before reading again (after a
-	// 412, an unanswered write, or a read that shows another writer busy).
+	// 412, an unanswered write, or a read that shows another writer busy),
+	// or, under [Fair], before a call's first read (its deferral) or before
+	// it writes from the Client's cache.
 	EventBackoff
 	// EventQueued: the call waited Wait for a coalesced round of Callers
 	// callers (this one included) to start. Lead reports that the round

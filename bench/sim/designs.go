@@ -93,13 +93,15 @@ func conflictWait(c *Client, b *cb, k fk, base int64, waits int) int64 {
 // update the same way (deferNew: it defers to the old ones, then reads);
 // otherwise it yields blindly (yield% of an RTT) and writes from its cache.
 type ak struct {
-	yield    us
-	first    float64 // alpha after the first refused write
-	down, up float64
-	power    float64
-	deferNew bool
-	floorPct us // each wait is at least this % of an RTT
-	minAlpha float64
+	yield     us
+	first     float64 // alpha after the first refused write
+	down, up  float64
+	power     float64
+	deferNew  bool
+	floorPct  us // each wait is at least this % of an RTT
+	minAlpha  float64
+	upFree    float64 // alpha ×= upFree on a success without waiting (0: up²)
+	idleReset bool    // a deferral whose read shows no write since the writer's own forgets the contention
 }
 
 func aging(k ak) func(c *Client) {
@@ -110,6 +112,9 @@ func aging(k ak) func(c *Client) {
 		if c.cache >= 0 && alpha > 0 && k.deferNew {
 			c.Sleep(max(hazardWait(c, k.power, alpha, start), k.floorPct*c.RTT()/100))
 			cur = c.Get()
+			if k.idleReset && cur == c.cache {
+				alpha = 0
+			}
 		} else {
 			cur, _ = firstRead(c, k.yield)
 		}
@@ -138,10 +143,15 @@ func agingSuccess(k ak, alpha float64, waited bool) float64 {
 		return 0
 	case waited:
 		return alpha * k.up
-	case alpha*k.up*k.up > 4:
+	}
+	up := k.up * k.up
+	if k.upFree > 0 {
+		up = k.upFree
+	}
+	if alpha*up > 4 {
 		return 0 // no conflict for a while: contention is gone
 	}
-	return alpha * k.up * k.up
+	return alpha * up
 }
 
 // hazardWait draws the time to the next event of the hazard alpha·age^p by
