@@ -212,6 +212,20 @@ func (r *fairRig) commitsBy(call string) int {
 	return n
 }
 
+// cancelAtWait returns the context of call, cancelled by the Observer as
+// the call's first wait (EventBackoff) starts, so that the cancel falls
+// inside that wait whatever the machine's speed.
+func (r *fairRig) cancelAtWait(t *testing.T, call string) context.Context {
+	ctx, cancel := context.WithCancel(ifmatchtest.WithCall(ctxT(t), call))
+	t.Cleanup(cancel)
+	r.obs.hook = func(c string, e ifmatch.UpdateEvent) {
+		if c == call && e.Kind == ifmatch.EventBackoff {
+			cancel()
+		}
+	}
+	return ctx
+}
+
 // Claims 2 and 6: a call cancelled while Fair defers it (after its Client's
 // own win on a contended resource) sent nothing: a plain context.Canceled.
 // The cancel comes from the Observer as the deferral starts, so it falls
@@ -221,14 +235,7 @@ func TestFairAdvCancelDuringDeferral(t *testing.T) {
 	r := newFairRig(t)
 	r.contended(t)
 	before := r.version(t)
-	ctx, cancel := context.WithCancel(ifmatchtest.WithCall(ctxT(t), "a3"))
-	defer cancel()
-	r.obs.hook = func(call string, e ifmatch.UpdateEvent) {
-		if call == "a3" && e.Kind == ifmatch.EventBackoff {
-			cancel()
-		}
-	}
-	_, err := r.a.UpdateTask(ctx, r.sid, fairIncr)
+	_, err := r.a.UpdateTask(r.cancelAtWait(t, "a3"), r.sid, fairIncr)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ifmatch.ErrOutcomeUnknown) {
 		t.Errorf("a3: %v, want a plain context.Canceled", err)
 	}
@@ -248,14 +255,7 @@ func TestFairAdvCancelDuringBlindYield(t *testing.T) {
 	if err := r.update(t, r.a, "a1", fairIncr); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(ifmatchtest.WithCall(ctxT(t), "a2"))
-	defer cancel()
-	r.obs.hook = func(call string, e ifmatch.UpdateEvent) {
-		if call == "a2" && e.Kind == ifmatch.EventBackoff {
-			cancel()
-		}
-	}
-	_, err := r.a.UpdateTask(ctx, r.sid, fairIncr)
+	_, err := r.a.UpdateTask(r.cancelAtWait(t, "a2"), r.sid, fairIncr)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ifmatch.ErrOutcomeUnknown) {
 		t.Errorf("a2: %v, want a plain context.Canceled", err)
 	}
