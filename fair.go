@@ -29,21 +29,21 @@ import (
 //     first waits as a loser would (its age starts at zero, so it defers to
 //     the calls that have waited longer), then reads instead of writing
 //     from its cache;
-//   - otherwise, a call that starts within a round trip of the end of its
-//     Client's last call on the resource waits out that round trip before
-//     writing from its cache, so that a writer which never lost cannot keep
-//     the resource by writing back to back (other processes' losses are
-//     invisible to it). The round trip is the shortest a write of the
-//     Client's took (at least a millisecond).
+//   - otherwise, a call that starts right after the end of its Client's
+//     last call on the resource waits until a quarter of a round trip has
+//     passed since, before writing from its cache, so that a writer which
+//     never lost cannot keep the resource by writing back to back (other
+//     processes' losses are invisible to it). The round trip is the
+//     shortest a write of the Client's took (at least a millisecond).
 //
 // The deferral and the wait before writing from the cache need the
 // Client's cache ([WithoutETagCache], [FreshRead] and [RunUpdate] have
 // none). Unlike a retry's wait, neither is given up early for [MaxElapsed]:
 // its deadline ends them with context.DeadlineExceeded, nothing sent.
 //
-// Uncontended, Fair costs no request; it costs at most one round trip of
-// waiting, and only to calls that follow their Client's own call within
-// one. After contention, a call defers and reads until one's read shows
+// Uncontended, Fair costs no request; it costs at most a quarter of a
+// round trip of waiting, and only to calls that follow their Client's own
+// call that closely. After contention, a call defers and reads until one's read shows
 // that nobody else wrote since the Client's own last write (or successes
 // raise the rate's scale past the point where it is forgotten): the
 // contention is then forgotten at once. What a Client learned of a
@@ -85,6 +85,11 @@ const (
 	// fairExpireRTT is how long, in round trips, a Client remembers a
 	// resource's contention without a call.
 	fairExpireRTT = 256
+	// fairYieldDiv: a call within a round trip of its Client's last call
+	// waits out a quarter of the round trip before writing from the cache
+	// (measured against a whole one: the same tail, a third less wall time
+	// for a writer alone; BENCHMARKS.md).
+	fairYieldDiv = 4
 )
 
 // fairState is what a Client keeps of a resource under [Fair].
@@ -155,7 +160,7 @@ func (b *fairBackoff) beforeCache() (time.Duration, bool) {
 	if b.st.at.IsZero() {
 		return 0, false
 	}
-	return max(b.rtt()-time.Since(b.st.at), 0), false
+	return max(b.rtt()/fairYieldDiv-time.Since(b.st.at), 0), false
 }
 
 // wait draws the time to the next retry, at most the backoff maximum. The

@@ -30,11 +30,11 @@ func TestHazardWait(t *testing.T) {
 
 func TestFairBeforeCache(t *testing.T) {
 	cb := &conflictBackoff{}
-	// Uncontended, a call within a round trip of the Client's last write
-	// waits out the rest of it, and writes from the cache.
-	b := &fairBackoff{st: fairState{rtt: time.Hour, at: time.Now().Add(-3 * time.Millisecond)}, cb: cb, max: 2 * time.Hour}
+	// Uncontended, a call right after the Client's last call waits until a
+	// quarter of a round trip has passed since, and writes from the cache.
+	b := &fairBackoff{st: fairState{rtt: 4 * time.Hour, at: time.Now().Add(-3 * time.Millisecond)}, cb: cb, max: 5 * time.Hour}
 	if wait, read := b.beforeCache(); read || wait > time.Hour-3*time.Millisecond || wait < 59*time.Minute {
-		t.Errorf("recent write: wait %v, read %t; want just under an hour and false", wait, read)
+		t.Errorf("recent write: wait %v, read %t; want just under an hour (a quarter of the round trip) and false", wait, read)
 	}
 	b = &fairBackoff{st: fairState{rtt: time.Millisecond, at: time.Now().Add(-time.Hour)}, cb: cb, max: time.Second}
 	if wait, read := b.beforeCache(); read || wait != 0 {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -172,62 +171,5 @@ func TestFairDeadlineWhileDeferring(t *testing.T) {
 		if r != "GET OK" {
 			t.Errorf("a3 sent %s; it should write nothing", r)
 		}
-	}
-}
-
-// waitObserver records the waits of EventBackoff.
-type waitObserver struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func (o *waitObserver) StartUpdate(ctx context.Context, _ ifmatch.UpdateCall) context.Context {
-	return ctx
-}
-func (o *waitObserver) UpdateEvent(_ context.Context, _ ifmatch.UpdateCall, e ifmatch.UpdateEvent) {
-	if e.Kind == ifmatch.EventBackoff {
-		o.mu.Lock()
-		o.waits = append(o.waits, e.Wait)
-		o.mu.Unlock()
-	}
-}
-func (o *waitObserver) EndUpdate(context.Context, ifmatch.UpdateCall, ifmatch.UpdateEnd) {}
-func (o *waitObserver) TransportRetry(context.Context, ifmatch.RetryInfo)                {}
-
-func (o *waitObserver) take() []time.Duration {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	w := o.waits
-	o.waits = nil
-	return w
-}
-
-// A call that follows its Client's own write within a round trip waits out
-// the rest of it (the blind yield), scaled to the round trip the Client saw
-// on its landed writes; a call after a longer pause does not wait.
-func TestFairYieldsOneRoundTrip(t *testing.T) {
-	t.Parallel()
-	const rtt = 100 * time.Millisecond
-	srv := ifmatchtest.NewServer(ifmatchtest.WithLatency(rtt))
-	t.Cleanup(srv.Close)
-	ws := srv.AddWorkspace()
-	sid := srv.AddTask(ws, map[string]any{"n": 0})
-	obs := &waitObserver{}
-	w := srv.Client(ifmatch.WithObserver(obs), ifmatch.WithUpdateDefaults(ifmatch.Fair())).Workspace(ws)
-	inc := func(t *ifmatch.Task) error { return incr(t.Attributes) }
-	if _, err := w.UpdateTask(ctxT(t), sid, inc); err != nil {
-		t.Fatal(err)
-	}
-	if waits := obs.take(); len(waits) != 0 {
-		t.Errorf("first call waited %v", waits)
-	}
-	if _, err := w.UpdateTask(ctxT(t), sid, inc); err != nil {
-		t.Fatal(err)
-	}
-	if waits := obs.take(); len(waits) != 1 || waits[0] <= rtt/2 || waits[0] > rtt+rtt/10 {
-		t.Errorf("back-to-back call waited %v, want one wait of about %v", waits, rtt)
-	}
-	if g, p := srv.Count(http.MethodGet), srv.Count(http.MethodPost); g != 1 || p != 2 {
-		t.Errorf("%d GETs and %d POSTs, want 1 and 2", g, p)
 	}
 }

@@ -54,8 +54,10 @@ var families = map[string]func() []Strategy{
 				ss = append(ss, Strategy{fmt.Sprintf("Fair, floor %d%% RTT, alpha >= %g", fl, m), aging(k)})
 			}
 		}
-		k := ak{yield: 100, first: 0.05, down: 0.85, up: 1.1, power: 3, deferNew: true, minAlpha: 1e-6, idleReset: true}
-		ss = append(ss, Strategy{"Fair, alpha >= 1e-6, forgotten when a deferral sees no other write", aging(k)})
+		for _, y := range []us{100, 50, 25, 0} {
+			k := ak{yield: y, first: 0.05, down: 0.85, up: 1.1, power: 3, deferNew: true, minAlpha: 1e-6, idleReset: true}
+			ss = append(ss, Strategy{fmt.Sprintf("Fair, alpha >= 1e-6, forgotten when a deferral sees no other write, yield %d%%", y), aging(k)})
+		}
 		for _, up := range []float64{1.5, 2, 4} {
 			k := ak{yield: 100, first: 0.05, down: 0.85, up: 1.1, power: 3, deferNew: true, minAlpha: 1e-6, upFree: up}
 			ss = append(ss, Strategy{fmt.Sprintf("Fair, alpha >= 1e-6, ×%g per success without waiting", up), aging(k)})
