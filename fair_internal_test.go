@@ -36,6 +36,10 @@ func TestFairBeforeCache(t *testing.T) {
 	if wait, read := b.beforeCache(); read || wait > time.Hour-3*time.Millisecond || wait < 59*time.Minute {
 		t.Errorf("recent write: wait %v, read %t; want just under an hour (a quarter of the round trip) and false", wait, read)
 	}
+	b = &fairBackoff{st: fairState{rtt: 2 * time.Millisecond, at: time.Now()}, cb: cb, max: time.Second}
+	if wait, read := b.beforeCache(); read || wait != 0 {
+		t.Errorf("2 ms round trips: wait %v, read %t; want 0 (a half-millisecond yield is not taken) and false", wait, read)
+	}
 	b = &fairBackoff{st: fairState{rtt: time.Millisecond, at: time.Now().Add(-time.Hour)}, cb: cb, max: time.Second}
 	if wait, read := b.beforeCache(); read || wait != 0 {
 		t.Errorf("old write: wait %v, read %t; want 0 and false", wait, read)
