@@ -117,28 +117,24 @@ func TestFairAdvBlindYieldIsAQuarterRoundTrip(t *testing.T) {
 // without a read.
 func TestFairAdvServerFaultIsNotContention(t *testing.T) {
 	t.Parallel()
-	srv := ifmatchtest.NewServer()
-	t.Cleanup(srv.Close)
-	ws := srv.AddWorkspace()
-	sid := srv.AddTask(ws, map[string]any{"n": 0})
-	w := srv.Client(ifmatch.WithUpdateDefaults(ifmatch.Fair())).Workspace(ws)
-	srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.Fail503, Method: http.MethodPost, Count: 1})
-	if _, err := w.UpdateTask(ifmatchtest.WithCall(ctxT(t), "a1"), sid, fairIncr); err != nil {
+	r := newFairRig(t)
+	r.srv.Inject(ifmatchtest.Fault{Kind: ifmatchtest.Fail503, Method: http.MethodPost, Count: 1})
+	if err := r.update(t, r.a, "a1", fairIncr); err != nil {
 		t.Fatal(err)
 	}
 	want1 := []string{"GET OK", "POST Service Unavailable", "GET OK", "POST OK"}
-	if got := callRequests(srv, "a1"); !slices.Equal(got, want1) {
+	if got := callRequests(r.srv, "a1"); !slices.Equal(got, want1) {
 		t.Fatalf("a1 sent %v, want %v", got, want1)
 	}
 	for _, call := range []string{"a2", "a3"} {
-		if _, err := w.UpdateTask(ifmatchtest.WithCall(ctxT(t), call), sid, fairIncr); err != nil {
+		if err := r.update(t, r.a, call, fairIncr); err != nil {
 			t.Fatal(err)
 		}
-		if got := callRequests(srv, call); !slices.Equal(got, []string{"POST OK"}) {
+		if got := callRequests(r.srv, call); !slices.Equal(got, []string{"POST OK"}) {
 			t.Errorf("%s sent %v, want one POST from the cache: no contention was met", call, got)
 		}
 	}
-	if attrs, version, _ := srv.TaskAttributes(ws, sid); version != 3 || fmt.Sprint(attrs["n"]) != "3" {
+	if attrs, version, _ := r.srv.TaskAttributes(r.ws, r.sid); version != 3 || fmt.Sprint(attrs["n"]) != "3" {
 		t.Errorf("n = %v at version %d, want 3 at 3", attrs["n"], version)
 	}
 }

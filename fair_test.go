@@ -3,6 +3,7 @@ package ifmatch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -43,14 +44,10 @@ func TestFairWithBackoffRefused(t *testing.T) {
 	if _, err := ifmatch.ResolveOptions(ifmatch.Fair(), zero); !errors.Is(err, ifmatch.ErrInvalidArgument) {
 		t.Errorf("ResolveOptions: %v, want ErrInvalidArgument", err)
 	}
-	srv := ifmatchtest.NewServer()
-	t.Cleanup(srv.Close)
-	ws := srv.AddWorkspace()
-	sid := srv.AddTask(ws, map[string]any{"n": 0})
-	_, err := srv.Client().Workspace(ws).UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error { return incr(t.Attributes) },
-		ifmatch.Fair(), zero)
-	if !errors.Is(err, ifmatch.ErrInvalidArgument) || srv.Count("") != 0 {
-		t.Errorf("UpdateTask: %v after %d requests, want ErrInvalidArgument after none", err, srv.Count(""))
+	r := newFairRig(t)
+	err := r.update(t, r.other, "b", fairIncr, ifmatch.Fair(), zero)
+	if !errors.Is(err, ifmatch.ErrInvalidArgument) || r.srv.Count("") != 0 {
+		t.Errorf("UpdateTask: %v after %d requests, want ErrInvalidArgument after none", err, r.srv.Count(""))
 	}
 }
 
@@ -58,21 +55,17 @@ func TestFairWithBackoffRefused(t *testing.T) {
 // the Client's cache, as by default.
 func TestFairUncontendedCostsNoRequest(t *testing.T) {
 	t.Parallel()
-	srv := ifmatchtest.NewServer()
-	t.Cleanup(srv.Close)
-	ws := srv.AddWorkspace()
-	sid := srv.AddTask(ws, map[string]any{"n": 0})
-	w := srv.Client(ifmatch.WithUpdateDefaults(ifmatch.Fair())).Workspace(ws)
+	r := newFairRig(t)
 	for i := 0; i < 5; i++ {
-		if _, err := w.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error { return incr(t.Attributes) }); err != nil {
+		if err := r.update(t, r.a, fmt.Sprint("a", i), fairIncr); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if g, p := srv.Count(http.MethodGet), srv.Count(http.MethodPost); g != 1 || p != 5 {
+	if g, p := r.srv.Count(http.MethodGet), r.srv.Count(http.MethodPost); g != 1 || p != 5 {
 		t.Errorf("%d GETs and %d POSTs, want 1 and 5", g, p)
 	}
-	if _, version, _ := srv.TaskAttributes(ws, sid); version != 5 {
-		t.Errorf("version %d, want 5", version)
+	if v := r.version(t); v != 5 {
+		t.Errorf("version %d, want 5", v)
 	}
 }
 
@@ -146,30 +139,17 @@ func TestFairContendedReadsBeforeWriting(t *testing.T) {
 // plain context error, not ErrOutcomeUnknown, and no write of it.
 func TestFairDeadlineWhileDeferring(t *testing.T) {
 	t.Parallel()
-	srv := ifmatchtest.NewServer(ifmatchtest.WithLatency(2 * time.Millisecond))
-	t.Cleanup(srv.Close)
-	ws := srv.AddWorkspace()
-	sid := srv.AddTask(ws, map[string]any{"n": 0})
-	a := srv.Client(ifmatch.WithUpdateDefaults(ifmatch.Fair())).Workspace(ws)
-	other := srv.Client().Workspace(ws)
-	inc := func(t *ifmatch.Task) error { return incr(t.Attributes) }
-	for _, step := range []struct {
-		w    ifmatch.Workspace
-		call string
-	}{{a, "a1"}, {other, "other"}, {a, "a2"}} { // a2 meets a conflict: a knows of contention
-		if _, err := step.w.UpdateTask(ifmatchtest.WithCall(ctxT(t), step.call), sid, inc); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := newFairRig(t, ifmatchtest.WithLatency(2*time.Millisecond))
+	r.contended(t) // a2 meets a conflict: a knows of contention
 	ctx, cancel := context.WithTimeout(ifmatchtest.WithCall(ctxT(t), "a3"), time.Millisecond)
 	defer cancel()
-	_, err := a.UpdateTask(ctx, sid, inc)
+	_, err := r.a.UpdateTask(ctx, r.sid, fairIncr)
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ifmatch.ErrOutcomeUnknown) {
 		t.Errorf("a3: %v, want a plain deadline error", err)
 	}
-	for _, r := range callRequests(srv, "a3") {
-		if r != "GET OK" {
-			t.Errorf("a3 sent %s; it should write nothing", r)
+	for _, req := range callRequests(r.srv, "a3") {
+		if req != "GET OK" {
+			t.Errorf("a3 sent %s; it should write nothing", req)
 		}
 	}
 }
