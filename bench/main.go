@@ -41,7 +41,32 @@ func (r result) pct(p float64) time.Duration {
 	return r.lat[min(max(i, 0), len(r.lat)-1)]
 }
 
+// config is what the flags ask for.
+type config struct {
+	reps, total int
+	latency     time.Duration
+	writers     []int
+	strats      []strategy
+	svg         string
+	sc          scenario
+}
+
 func main() {
+	cfg, trace := parseFlags()
+	if trace {
+		runTraces(cfg)
+		return
+	}
+	rows := summarize(cfg, runGrid(cfg))
+	printTables(cfg, rows)
+	if cfg.svg != "" {
+		writeChart(cfg, rows)
+	}
+}
+
+// parseFlags reads the flags (exiting on bad ones) and reports whether
+// -trace was given.
+func parseFlags() (config, bool) {
 	reps := flag.Int("reps", 3, "repetitions of each cell (medians are reported)")
 	total := flag.Int("total", 256, "increments per run, shared among the writers")
 	latency := flag.Duration("latency", 2*time.Millisecond, "simulated round trip of one request")
@@ -52,67 +77,72 @@ func main() {
 	limit := flag.Int("throttle", 0, "throttling scenario: the fake serves at most this many requests of the account at once and answers 429 beyond (0: off)")
 	retryAfter := flag.Duration("retry-after", time.Second, "with -throttle, the Retry-After of a 429 (sent in whole seconds, rounded up)")
 	flag.Parse()
-	sc := scenario{latency: *latency, limit: *limit, retryAfter: *retryAfter}
 	honour429 = *limit > 0
-	var writers []int
+	cfg := config{reps: *reps, total: *total, latency: *latency, svg: *svg,
+		sc: scenario{latency: *latency, limit: *limit, retryAfter: *retryAfter}}
 	for _, s := range strings.Split(*ws, ",") {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || *total%n != 0 {
 			fmt.Fprintf(os.Stderr, "bench: bad writer count %q (must divide -total)\n", s)
 			os.Exit(2)
 		}
-		writers = append(writers, n)
+		cfg.writers = append(cfg.writers, n)
 	}
-	var strats []strategy
 	for _, s := range strategies() {
 		if slices.ContainsFunc(strings.Split(*only, "|"), func(o string) bool { return strings.Contains(s.name, o) }) {
-			strats = append(strats, s)
+			cfg.strats = append(cfg.strats, s)
 		}
 	}
-	if *trace {
-		for _, w := range writers {
-			for _, s := range strats {
-				for rep := 0; rep < *reps; rep++ {
-					r := run(s, w, *total/w, sc, func(reqs []ifmatchtest.Request) {
-						printTrace(os.Stdout, fmt.Sprintf("%s, W=%d", s.name, w), *latency, reqs)
-						printCauses(os.Stdout, *latency, w, reqs)
-					})
-					printLatency(os.Stdout, r, *latency)
-				}
+	return cfg, *trace
+}
+
+// runTraces prints, for each run, where its requests and time went.
+func runTraces(cfg config) {
+	for _, w := range cfg.writers {
+		for _, s := range cfg.strats {
+			for rep := 0; rep < cfg.reps; rep++ {
+				r := run(s, w, cfg.total/w, cfg.sc, func(reqs []ifmatchtest.Request) {
+					printTrace(os.Stdout, fmt.Sprintf("%s, W=%d", s.name, w), cfg.latency, reqs)
+					printCauses(os.Stdout, cfg.latency, w, reqs)
+				})
+				printLatency(os.Stdout, r, cfg.latency)
 			}
 		}
-		return
 	}
+}
+
+// runGrid runs every cell cfg.reps times, strategies interleaved, and
+// returns the results by strategy name and W.
+func runGrid(cfg config) map[string]map[int][]result {
 	results := map[string]map[int][]result{}
-	for _, s := range strats {
+	for _, s := range cfg.strats {
 		results[s.name] = map[int][]result{}
 	}
-	for rep := 0; rep < *reps; rep++ {
-		for _, w := range writers {
-			for _, s := range strats { // interleaved: a noisy moment hits every strategy alike
-				r := run(s, w, *total/w, sc, nil)
+	for rep := 0; rep < cfg.reps; rep++ {
+		for _, w := range cfg.writers {
+			for _, s := range cfg.strats { // interleaved: a noisy moment hits every strategy alike
+				r := run(s, w, cfg.total/w, cfg.sc, nil)
 				results[s.name][w] = append(results[s.name][w], r)
-				fmt.Fprintf(os.Stderr, "\r\033[Krep %d/%d W=%d %s", rep+1, *reps, w, s.name)
+				fmt.Fprintf(os.Stderr, "\r\033[Krep %d/%d W=%d %s", rep+1, cfg.reps, w, s.name)
 			}
 		}
 	}
 	fmt.Fprint(os.Stderr, "\r\033[K")
-	serial := func(w int) time.Duration { return time.Duration(*total) * *latency }
-	throttled := ""
-	if sc.limit > 0 {
-		throttled = fmt.Sprintf(" Throttled: at most %d requests in flight, 429 with Retry-After %s beyond.", sc.limit, sc.retryAfter)
-	}
-	fmt.Printf("Machine: %s/%s, %d CPUs, %s. %d increments per run, %s simulated round trip, medians of %d runs.%s\n\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), *total, *latency, *reps, throttled)
+	return results
+}
+
+// summarize takes the medians of each strategy's results, per W.
+func summarize(cfg config, results map[string]map[int][]result) []row {
+	serial := time.Duration(cfg.total) * cfg.latency
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	var rows []row
-	for _, s := range strats {
+	for _, s := range cfg.strats {
 		r := row{name: s.name}
-		for _, w := range writers {
+		for _, w := range cfg.writers {
 			rs := results[s.name][w]
-			r.failed = append(r.failed, median(rs, func(x result) float64 { return 100 * float64(x.failed) / float64(*total) }))
+			r.failed = append(r.failed, median(rs, func(x result) float64 { return 100 * float64(x.failed) / float64(cfg.total) }))
 			r.rpc = append(r.rpc, median(rs, func(x result) float64 { return float64(x.requests) / float64(max(x.commits, 1)) }))
-			r.ratio = append(r.ratio, median(rs, func(x result) float64 { return float64(x.wall) / float64(serial(w)) }))
+			r.ratio = append(r.ratio, median(rs, func(x result) float64 { return float64(x.wall) / float64(serial) }))
 			r.p50 = append(r.p50, median(rs, func(x result) float64 { return ms(x.pct(0.50)) }))
 			r.p99 = append(r.p99, median(rs, func(x result) float64 { return ms(x.pct(0.99)) }))
 			r.p999 = append(r.p999, median(rs, func(x result) float64 { return ms(x.pct(0.999)) }))
@@ -120,6 +150,17 @@ func main() {
 		}
 		rows = append(rows, r)
 	}
+	return rows
+}
+
+// printTables prints the machine line and one markdown table per measure.
+func printTables(cfg config, rows []row) {
+	throttled := ""
+	if cfg.sc.limit > 0 {
+		throttled = fmt.Sprintf(" Throttled: at most %d requests in flight, 429 with Retry-After %s beyond.", cfg.sc.limit, cfg.sc.retryAfter)
+	}
+	fmt.Printf("Machine: %s/%s, %d CPUs, %s. %d increments per run, %s simulated round trip, medians of %d runs.%s\n\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), cfg.total, cfg.latency, cfg.reps, throttled)
 	for _, tab := range []struct {
 		title string
 		get   func(row) []float64
@@ -134,10 +175,10 @@ func main() {
 		{"Fairness (slowest writer's mean latency / fastest's)", func(r row) []float64 { return r.fair }, "%.1f"},
 	} {
 		fmt.Printf("### %s\n\n| strategy |", tab.title)
-		for _, w := range writers {
+		for _, w := range cfg.writers {
 			fmt.Printf(" W=%d |", w)
 		}
-		fmt.Printf("\n| --- |%s\n", strings.Repeat(" ---: |", len(writers)))
+		fmt.Printf("\n| --- |%s\n", strings.Repeat(" ---: |", len(cfg.writers)))
 		for _, r := range rows {
 			fmt.Printf("| %s |", r.name)
 			for _, v := range tab.get(r) {
@@ -147,15 +188,17 @@ func main() {
 		}
 		fmt.Println()
 	}
-	if *svg != "" {
-		var series []seriesData
-		for _, r := range rows {
-			series = append(series, seriesData{name: r.name, rpc: r.rpc, ratio: r.ratio, p99: r.p99, fair: r.fair})
-		}
-		if err := os.WriteFile(*svg, []byte(chart(writers, series)), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
-		}
+}
+
+// writeChart writes the SVG chart of rows to cfg.svg.
+func writeChart(cfg config, rows []row) {
+	var series []seriesData
+	for _, r := range rows {
+		series = append(series, seriesData{name: r.name, rpc: r.rpc, ratio: r.ratio, p99: r.p99, fair: r.fair})
+	}
+	if err := os.WriteFile(cfg.svg, []byte(chart(cfg.writers, series)), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
 	}
 }
 
