@@ -38,7 +38,6 @@ type action struct {
 	k     kind
 	etag  int64
 	at    us
-	seq   int64
 	who   int
 	reply chan reply
 }
@@ -52,11 +51,15 @@ type reply struct {
 type queue []*action
 
 func (q queue) Len() int { return len(q) }
+
+// Less orders by time, then by writer: each writer has one action out at a
+// time, so the order never depends on which goroutine reached the channel
+// first (a run is a function of its seed).
 func (q queue) Less(i, j int) bool {
 	if q[i].at != q[j].at {
 		return q[i].at < q[j].at
 	}
-	return q[i].seq < q[j].seq
+	return q[i].who < q[j].who
 }
 func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
 func (q *queue) Push(x any)   { *q = append(*q, x.(*action)) }

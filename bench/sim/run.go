@@ -41,7 +41,7 @@ func Run(s Strategy, p params, W, K int, seed uint64) Result {
 // earliest fires, and its writer runs until its next action.
 func (srv *server) loop(in chan *action, live int) us {
 	var q queue
-	var now, seq us
+	var now us
 	waiting := 0
 	for {
 		for waiting < live {
@@ -50,8 +50,6 @@ func (srv *server) loop(in chan *action, live int) us {
 				live--
 				continue
 			}
-			seq++
-			a.seq = seq
 			heap.Push(&q, a)
 			waiting++
 		}
