@@ -13,36 +13,8 @@ type fk struct {
 	noLevel      bool
 }
 
-// ifmatchWith is the default loop with k's changes.
-func ifmatchWith(k fk) func(c *Client) {
-	return func(c *Client) {
-		b := newCB(c)
-		b.growth = pick(k.growth, b.growth)
-		b.capRTT = pick(k.capRTT, b.capRTT)
-		if k.noLevel {
-			b.start = 0
-		}
-		cur, fromCache := firstRead(c, k.yield)
-		for waits := 0; ; waits++ {
-			t0 := c.now
-			v, ok := c.Post(cur)
-			if ok {
-				c.cache, c.lastDone = v, c.now
-				b.succeeded = true
-				c.level = b.remember()
-				return
-			}
-			c.cache = -1
-			if fromCache && !k.staleBackoff {
-				cur, fromCache = c.Get(), false
-				continue
-			}
-			fromCache = false
-			b.observeRTT(c.now - t0)
-			cur = conflictWait(c, b, k, cur, waits)
-		}
-	}
-}
+// ifmatchWith is the default loop with k's changes (a hybrid without aging).
+func ifmatchWith(k fk) func(c *Client) { return hybrid(hk{f: k}) }
 
 func pick(v, def us) us {
 	if v > 0 {
@@ -61,28 +33,6 @@ func firstRead(c *Client, yield us) (int64, bool) {
 		c.Sleep(c.lastDone + y - c.now)
 	}
 	return c.cache, true
-}
-
-// conflictWait sleeps after a refused write of base, reads, and listens
-// (waits and reads once more) when the read shows a run of writes.
-func conflictWait(c *Client, b *cb, k fk, base int64, waits int) int64 {
-	var wait us
-	if k.halveFrom > 0 && waits+1 >= k.halveFrom {
-		b.bound = max(b.bound/2, 2*b.rtt)
-		wait = b.draw(c)
-	} else {
-		wait = b.next(c)
-	}
-	c.Sleep(wait)
-	cur := c.Get()
-	b.observeProgress(cur - base)
-	if !k.noListen && wait < 8*b.rtt && cur-base >= 2 {
-		c.Sleep(b.next(c))
-		now := c.Get()
-		b.observeProgress(now - cur)
-		cur = now
-	}
-	return cur
 }
 
 // ak is the "aging" design: a writer that lost retries with hazard rate

@@ -6,7 +6,8 @@ import (
 )
 
 // hk combines the default's backoff (with its knobs) and aging: after a
-// conflict the wait is the shorter of the two (aging off: power 0).
+// conflict the wait is the shorter of the two (aging off: power 0, which
+// is the default loop itself, see ifmatchWith).
 type hk struct {
 	f        fk
 	a        ak
@@ -18,6 +19,9 @@ func hybrid(k hk) func(c *Client) {
 		b := newCB(c)
 		b.growth = pick(k.f.growth, b.growth)
 		b.capRTT = pick(k.f.capRTT, b.capRTT)
+		if k.f.noLevel {
+			b.start = 0
+		}
 		start := c.now
 		alpha := c.st["alpha"]
 		aged := func(w us) us {
@@ -61,7 +65,9 @@ func hybrid(k hk) func(c *Client) {
 	}
 }
 
-// hybridWait is conflictWait with the wait shortened by aging.
+// hybridWait sleeps after a refused write of base (the default's wait,
+// shortened by aging), reads, and listens (waits and reads once more) when
+// the read shows a run of writes.
 func hybridWait(c *Client, b *cb, k hk, base int64, waits int, aged func(us) us) int64 {
 	var wait us
 	if k.f.halveFrom > 0 && waits+1 >= k.f.halveFrom {
