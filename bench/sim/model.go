@@ -38,6 +38,7 @@ type action struct {
 	k     kind
 	etag  int64
 	at    us
+	sent  us // when the writer sent it
 	who   int
 	reply chan reply
 }
@@ -52,12 +53,16 @@ type queue []*action
 
 func (q queue) Len() int { return len(q) }
 
-// Less orders by time, then by writer: each writer has one action out at a
-// time, so the order never depends on which goroutine reached the channel
-// first (a run is a function of its seed).
+// Less orders by time, then first sent first (a core frees for the request
+// that has queued longest), then by writer: each writer has one action out
+// at a time, so the order never depends on which goroutine reached the
+// channel first (a run is a function of its seed).
 func (q queue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
+	switch {
+	case q[i].at != q[j].at:
 		return q[i].at < q[j].at
+	case q[i].sent != q[j].sent:
+		return q[i].sent < q[j].sent
 	}
 	return q[i].who < q[j].who
 }
@@ -91,7 +96,7 @@ func (c *Client) do(k kind, etag int64, d us) reply {
 	if k != kSleep {
 		at = c.now + c.p.ovh + c.rng.Int64N(c.p.ovh+1) + c.p.rtt + c.rng.Int64N(c.p.jitter+1)
 	}
-	c.in <- &action{k: k, etag: etag, at: at, reply: ch, who: c.id}
+	c.in <- &action{k: k, etag: etag, at: at, sent: c.now, reply: ch, who: c.id}
 	r := <-ch
 	c.now = r.now
 	return r
