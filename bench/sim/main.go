@@ -79,7 +79,7 @@ func (pt point) within(i int) bool { return pt.rpc[i] <= 3 && pt.wall[i] <= 2.5 
 
 func main() {
 	seeds := flag.Int("seeds", 5, "runs per cell (medians are reported)")
-	sweep := flag.String("sweep", "", "sweep a family of designs (yield, aging, rest, turns, or all) and print its frontier")
+	sweep := flag.String("sweep", "", "sweep a family of designs (yield, aging, rest, turns, hybrid, fair, relay, or all) and print its frontier")
 	top := flag.Int("top", 5, "how many of the lowest worst-case p99 to print")
 	flag.Parse()
 	p := calibrated
