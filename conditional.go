@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/ifmatch-go/ifmatch/internal/inputcheck"
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
 	"github.com/ifmatch-go/ifmatch/internal/marker"
 )
@@ -132,12 +133,9 @@ func createOnce[T any](ctx context.Context, c *Client, r *request, dec func([]by
 }
 
 // checkIfMatch refuses an ETag given by the caller that cannot serve as an
-// If-Match (see checkETag).
+// If-Match (the rule is shared with ifmatchtest's in-memory stubs).
 func checkIfMatch(etag string) error {
-	if err := checkETag(etag); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
-	}
-	return nil
+	return inputcheck.CheckIfMatch(ErrInvalidArgument, ErrNoETag, etag)
 }
 
 // deleteOnce deletes the resource at path, conditionally when etag is set.

@@ -166,6 +166,37 @@ var contractCases = []struct {
 			t.Error("HTTPStatus of a missing Task is not 404")
 		}
 	}},
+	{"one conditional write: an ETag that cannot be an If-Match is refused before sending", func(t *testing.T, e *contractEnv) {
+		task, worker := e.addTask(map[string]any{"n": 1}), e.addWorker("w", nil)
+		doc := e.addDocument("d", map[string]any{"n": 1})
+		p := 7
+		for _, tc := range []struct {
+			etag     string
+			unusable bool // also ErrNoETag: what a list's resources carry
+		}{{"", true}, {`W/"0"`, true}, {"*", true}, {`"0"` + "\r\nX-Evil: 1", false}, {"\x01", false}, {`"0 1"`, false}} {
+			before := e.writes()
+			_, errT := e.tasks.UpdateTaskIf(ctxT(t), task, tc.etag, ifmatch.TaskUpdate{Priority: &p})
+			errD := e.tasks.DeleteTaskIf(ctxT(t), task, tc.etag)
+			_, errW := e.workers.UpdateWorkerIf(ctxT(t), worker, tc.etag, ifmatch.WorkerUpdate{FriendlyName: "x"})
+			_, errS := e.sync.UpdateDocumentIf(ctxT(t), doc, tc.etag, ifmatch.SyncWrite{Data: map[string]any{"n": 2}})
+			for i, err := range []error{errT, errD, errW, errS} {
+				if !errors.Is(err, ifmatch.ErrInvalidArgument) || errors.Is(err, ifmatch.ErrOutcomeUnknown) ||
+					errors.Is(err, ifmatch.ErrNoETag) != tc.unusable || strings.ContainsAny(err.Error(), "\r\n") {
+					t.Errorf("ETag %q, write %d: %v; want ErrInvalidArgument (ErrNoETag: %v), no raw CR/LF", tc.etag, i, err, tc.unusable)
+				}
+			}
+			if n := e.writes() - before; n != 0 {
+				t.Errorf("ETag %q: %d writes sent, want 0", tc.etag, n)
+			}
+		}
+		// quoted and bare forms of the current ETag both match
+		if _, err := e.tasks.UpdateTaskIf(ctxT(t), task, "0", ifmatch.TaskUpdate{Priority: &p}); err != nil {
+			t.Errorf("bare ETag 0: %v", err)
+		}
+		if _, err := e.tasks.UpdateTaskIf(ctxT(t), task, `"1"`, ifmatch.TaskUpdate{Priority: &p}); err != nil {
+			t.Errorf(`quoted ETag "1": %v`, err)
+		}
+	}},
 	{"one conditional write: stale ETag is a 412, not a conflict", func(t *testing.T, e *contractEnv) {
 		sid := e.addTask(nil)
 		p := 7

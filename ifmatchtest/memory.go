@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ifmatch-go/ifmatch"
+	"github.com/ifmatch-go/ifmatch/internal/inputcheck"
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
 )
 
@@ -123,11 +124,15 @@ func memCheckSID(what, prefix, sid string) error {
 	return nil
 }
 
+// memCheckETag refuses what the Client refuses as an If-Match.
 func memCheckETag(etag string) error {
-	if etag == "" || strings.HasPrefix(etag, "W/") {
-		return fmt.Errorf("%w: no strong ETag given", ifmatch.ErrNoETag)
-	}
-	return nil
+	return inputcheck.CheckIfMatch(ifmatch.ErrInvalidArgument, ifmatch.ErrNoETag, etag)
+}
+
+// memMatches compares an If-Match with a stored ETag as the fake server
+// does: quoted or bare.
+func memMatches(ifMatch, stored string) bool {
+	return strings.Trim(strings.TrimSpace(ifMatch), `"`) == strings.Trim(stored, `"`)
 }
 
 func trunc(s string) string {
@@ -185,7 +190,7 @@ func memLoop[T ifmatch.Resource](ctx context.Context, mu *sync.Mutex, get func()
 		if err != nil {
 			return nil, err
 		}
-		if *etag(cur) != tag {
+		if !memMatches(tag, *etag(cur)) {
 			return nil, memStale(http.MethodPost, mismatch)
 		}
 		*etag(next) = memETag(memVersion(*etag(cur)) + 1)
@@ -462,7 +467,7 @@ func (m *MemoryWorkspace) writeTask(sid, etag string, u ifmatch.TaskUpdate) (*if
 	if err != nil {
 		return nil, err
 	}
-	if etag != "" && e.v.ETag != etag {
+	if etag != "" && !memMatches(etag, e.v.ETag) {
 		return nil, memStale(http.MethodPost, 20412)
 	}
 	t := e.v.Clone()
@@ -510,7 +515,7 @@ func (m *MemoryWorkspace) deleteTask(sid, etag string) error {
 	if err != nil {
 		return err
 	}
-	if etag != "" && e.v.ETag != etag {
+	if etag != "" && !memMatches(etag, e.v.ETag) {
 		return memStale(http.MethodDelete, 20412)
 	}
 	delete(m.tasks, sid)

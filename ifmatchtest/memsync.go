@@ -195,7 +195,7 @@ func syncWriteIf[T any](s *MemorySync, a syncAcc[T], get func() (*memEntry[T], e
 	if err != nil {
 		return nil, err
 	}
-	if *a.etag(e.v) != etag {
+	if !memMatches(etag, *a.etag(e.v)) {
 		return nil, memStale(http.MethodPost, a.mismatch)
 	}
 	v := a.clone(e.v)
@@ -679,7 +679,7 @@ func deleteItem[T any](s *MemorySync, cs map[string]*memContainer[T], what, name
 	if err != nil {
 		return err
 	}
-	if etag != "" && *a.etag(e.v) != etag {
+	if etag != "" && !memMatches(etag, *a.etag(e.v)) {
 		return memStale(http.MethodDelete, a.mismatch)
 	}
 	c, _ := container(cs, what, name)

@@ -193,7 +193,7 @@ func (m *MemoryWorkspace) writeWorker(sid, etag string, u ifmatch.WorkerUpdate) 
 	if err != nil {
 		return nil, err
 	}
-	if etag != "" && e.v.ETag != etag {
+	if etag != "" && !memMatches(etag, e.v.ETag) {
 		return nil, memStale(http.MethodPost, 20412)
 	}
 	w := e.v.Clone()
@@ -235,7 +235,7 @@ func (m *MemoryWorkspace) deleteWorker(sid, etag string) error {
 	if err != nil {
 		return err
 	}
-	if etag != "" && e.v.ETag != etag {
+	if etag != "" && !memMatches(etag, e.v.ETag) {
 		return memStale(http.MethodDelete, 20412)
 	}
 	delete(m.workers, sid)
@@ -392,7 +392,7 @@ func (m *MemoryWorkspace) updateReservationIf(v resvView, parent, sid, etag stri
 	if err != nil {
 		return nil, err
 	}
-	if e.v.ETag != etag {
+	if !memMatches(etag, e.v.ETag) {
 		return nil, memStale(http.MethodPost, 20412)
 	}
 	r := e.v.Clone()

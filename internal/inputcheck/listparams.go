@@ -1,5 +1,5 @@
 // Package inputcheck holds the input checks that ifmatch's Client makes
-// before sending a request (list page sizes, Sync names), shared with
+// before sending a request (list page sizes, Sync names, the ETags of one-shot conditional writes), shared with
 // ifmatchtest's in-memory stubs so that both refuse exactly the same input.
 package inputcheck
 
