@@ -84,11 +84,17 @@ func UpdateListItemData[T any](ctx context.Context, api SyncAPI, list string, in
 // updateTyped runs an update loop (run) whose mutator decodes the resource's
 // JSON object (obj) into a T for fn, and returns the result decoded again.
 func updateTyped[T, R any](obj func(*R) *map[string]any, run func(func(*R) error) (*R, error), fn func(*T) error) (*T, *R, error) {
+	if fn == nil {
+		return nil, nil, fmt.Errorf("%w: nil mutator", ErrInvalidArgument)
+	}
 	return updateTypedWith(obj, run, func(_ *R, v *T) error { return fn(v) })
 }
 
 // updateTypedWith is updateTyped for a function that also gets the resource.
 func updateTypedWith[T, R any](obj func(*R) *map[string]any, run func(func(*R) error) (*R, error), fn func(*R, *T) error) (*T, *R, error) {
+	if fn == nil {
+		return nil, nil, fmt.Errorf("%w: nil mutator", ErrInvalidArgument)
+	}
 	r, err := run(func(res *R) error {
 		v, before, err := decodeTyped[T](*obj(res))
 		if err != nil {

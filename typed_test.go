@@ -2,6 +2,7 @@ package ifmatch_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -118,5 +119,36 @@ func TestUpdateTaskWithAttributes(t *testing.T) {
 		})
 	if err != nil || w.FriendlyName != "renamed" || p.Team != "blue" {
 		t.Fatalf("worker: %v %+v %v", w, p, err)
+	}
+}
+
+// The typed helpers refuse a nil function before sending anything, as the
+// untyped loops do (they panicked after a GET).
+func TestTypedNilFunction(t *testing.T) {
+	t.Parallel()
+	srv := fakeServer(t)
+	wsSID, svc := srv.AddWorkspace(), srv.AddSyncService()
+	task := srv.AddTask(wsSID, map[string]any{"n": 1})
+	wk := srv.AddWorker(wsSID, "w", nil)
+	doc := srv.AddDocument(svc, "d", map[string]any{"n": 1})
+	srv.AddMapItem(svc, "m", "k", map[string]any{"n": 1})
+	idx := srv.AddListItem(svc, "l", map[string]any{"n": 1})
+	ws, sync := srv.Client().Workspace(wsSID), srv.Client().SyncService(svc)
+	ctx := ctxT(t)
+	errs := map[string]error{}
+	_, _, errs["UpdateTaskAttributes"] = ifmatch.UpdateTaskAttributes[workerProfile](ctx, ws, task, nil)
+	_, _, errs["UpdateTaskWithAttributes"] = ifmatch.UpdateTaskWithAttributes[workerProfile](ctx, ws, task, nil)
+	_, _, errs["UpdateWorkerAttributes"] = ifmatch.UpdateWorkerAttributes[workerProfile](ctx, ws, wk, nil)
+	_, _, errs["UpdateWorkerWithAttributes"] = ifmatch.UpdateWorkerWithAttributes[workerProfile](ctx, ws, wk, nil)
+	_, _, errs["UpdateDocumentData"] = ifmatch.UpdateDocumentData[workerProfile](ctx, sync, doc, nil)
+	_, _, errs["UpdateMapItemData"] = ifmatch.UpdateMapItemData[workerProfile](ctx, sync, "m", "k", nil)
+	_, _, errs["UpdateListItemData"] = ifmatch.UpdateListItemData[workerProfile](ctx, sync, "l", idx, nil)
+	for name, err := range errs {
+		if !errors.Is(err, ifmatch.ErrInvalidArgument) {
+			t.Errorf("%s(nil): %v, want ErrInvalidArgument", name, err)
+		}
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests sent, want 0", n)
 	}
 }
