@@ -500,7 +500,11 @@ func (u *update[T]) mark(work *T, form url.Values) (url.Values, error) {
 	if u.mk == "" {
 		return form, nil
 	}
-	prev := (*u.ops.obj(u.cur))[u.mk]
+	prev, had := (*u.ops.obj(u.cur))[u.mk]
+	if had && !marker.IsHistory(prev) {
+		return nil, fmt.Errorf("%w: CommitMarkers key %q holds a value that is not ifmatch's write tokens; "+
+			"the markers would overwrite it: choose another key", ErrInvalidArgument, truncate(u.mk))
+	}
 	u.token, u.baseTop = marker.Next(prev), marker.Top(prev)
 	if obj := u.ops.obj(work); *obj == nil { // the mutator may have cleared it
 		*obj = map[string]any{}

@@ -223,3 +223,46 @@ func TestMarkersResendIgnoresServerFields(t *testing.T) {
 		t.Fatalf("the resend differs from the first copy:\n%s\n%s", log[1].Body, log[3].Body)
 	}
 }
+
+// CommitMarkers never overwrites what is not its own: a key holding the
+// user's data, or the idempotency keys' field, fails before any write and
+// leaves the resource as it was (a user review found both silently lost).
+func TestCommitMarkersKeyMustBeTheirOwn(t *testing.T) {
+	t.Parallel()
+	srv := fakeServer(t)
+	wsSID, svc := srv.AddWorkspace(), srv.AddSyncService()
+	ws, sync := srv.Client().Workspace(wsSID), srv.Client().SyncService(svc)
+	bump := func(t *ifmatch.Task) error { t.Priority++; return nil }
+	for _, v := range []any{1, "x", nil, []any{"not a token"}, []any{"1.abc", 2}, map[string]any{}} {
+		sid := srv.AddTask(wsSID, map[string]any{"a": v, "b": 2})
+		_, err := ws.UpdateTask(ctxT(t), sid, bump, ifmatch.CommitMarkers("a"))
+		if !errors.Is(err, ifmatch.ErrInvalidArgument) || !strings.Contains(err.Error(), `key "a"`) {
+			t.Errorf("a = %v: %v, want ErrInvalidArgument naming the key", v, err)
+		}
+		if attrs, ver, _ := srv.TaskAttributes(wsSID, sid); ver != 0 || len(attrs) != 2 {
+			t.Errorf("a = %v: version %d, attributes %v; want untouched", v, ver, attrs)
+		}
+	}
+	doc := srv.AddDocument(svc, "d", map[string]any{"m": "user data"})
+	if _, err := sync.UpdateDocument(ctxT(t), doc, func(d *ifmatch.Document) error { d.Data["n"] = 1; return nil },
+		ifmatch.CommitMarkers("m")); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+		t.Errorf("document: %v, want ErrInvalidArgument", err)
+	}
+	sid := srv.AddTask(wsSID, map[string]any{"a": 1})
+	_, err := ws.UpdateTask(ctxT(t), sid, bump, ifmatch.CommitMarkers(ifmatch.IdempotencyKeysField), ifmatch.IdempotencyKey("EV1"))
+	if !errors.Is(err, ifmatch.ErrInvalidArgument) {
+		t.Errorf("CommitMarkers(IdempotencyKeysField): %v, want ErrInvalidArgument", err)
+	}
+	if n := srv.Count(http.MethodPost); n != 0 {
+		t.Errorf("%d POSTs, want 0", n)
+	}
+	// a key the markers own keeps working, and a later call finds it theirs
+	for i := 0; i < 2; i++ {
+		if _, err := ws.UpdateTask(ctxT(t), sid, bump, ifmatch.CommitMarkers("_w")); err != nil {
+			t.Fatalf("own key, call %d: %v", i, err)
+		}
+	}
+	if attrs, ver, _ := srv.TaskAttributes(wsSID, sid); ver != 2 || len(attrs["_w"].([]any)) != 2 {
+		t.Errorf("own key: version %d, attributes %v", ver, attrs)
+	}
+}

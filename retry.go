@@ -347,6 +347,9 @@ func (u *updateConfig) validate() error {
 	if u.fair && u.newBackoff != nil {
 		return fmt.Errorf("%w: Fair and Backoff both choose the conflict backoff; give one", ErrInvalidArgument)
 	}
+	if u.markerKey == IdempotencyKeysField {
+		return fmt.Errorf("%w: CommitMarkers key %q is where IdempotencyKey keeps its keys; choose another", ErrInvalidArgument, u.markerKey)
+	}
 	if u.maxAttempts < 1 {
 		return fmt.Errorf("%w: max attempts must be at least 1, got %d", ErrInvalidArgument, u.maxAttempts)
 	}
@@ -463,7 +466,10 @@ const DefaultMarkerKey = "_ifmatch_writes"
 // the kept tokens landed before the read-back. The key is hidden from
 // mutators and from the values the loop returns; it costs a few dozen bytes
 // per resource and means every write rewrites the attributes. It has no
-// effect on resources without attributes or data (reservations).
+// effect on resources without attributes or data (reservations). The key
+// must be the markers' own: a call whose resource holds anything else under
+// it, or whose key is [IdempotencyKeysField], fails with
+// [ErrInvalidArgument] before writing.
 func CommitMarkers(key string) UpdateOption {
 	if key == "" {
 		key = DefaultMarkerKey

@@ -72,6 +72,22 @@ func Append(v any, tok string, max int) []any {
 	return out
 }
 
+// IsHistory reports whether v (decoded JSON) is a history of tokens: a
+// list of strings, each of the form "<seq>.<random>".
+func IsHistory(v any) bool {
+	list, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	for _, e := range list {
+		s, _ := e.(string)
+		if _, ok := seqOf(s); !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // Top returns the newest token of the history v, "" when it has none.
 func Top(v any) string {
 	list, _ := v.([]any)
