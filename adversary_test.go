@@ -1160,6 +1160,34 @@ func TestAdvStaleCache412CostsOneGET(t *testing.T) {
 	}
 }
 
+// MaxAttempts(n) counts the writes made from a version read: a call whose
+// first write, from the cache, meets a stale entry sends n+1 writes, and
+// ConflictError.Attempts and OnAttempt count all of them (as documented).
+func TestAdvMaxAttemptsWithStaleCache(t *testing.T) {
+	srv := fakeServer(t)
+	ws := srv.AddWorkspace()
+	sid := srv.AddTask(ws, nil)
+	w := srv.Client().Workspace(ws)
+	if _, err := w.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error { t.Priority = 1; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetLog()
+	edits, calls := 0, 0
+	_, err := w.UpdateTask(ctxT(t), sid, func(t *ifmatch.Task) error {
+		edits++
+		srv.SetTaskAttributes(ws, sid, map[string]any{"other": edits}) // another writer, every time
+		t.Priority++
+		return nil
+	}, ifmatch.MaxAttempts(3), zero(), ifmatch.OnAttempt(func(ifmatch.AttemptInfo) { calls++ }))
+	var ce *ifmatch.ConflictError
+	if !errors.As(err, &ce) || !errors.Is(err, ifmatch.ErrConflict) {
+		t.Fatalf("err = %v, want a ConflictError", err)
+	}
+	if posts := srv.Count(http.MethodPost); posts != 4 || ce.Attempts != 4 || calls != 4 {
+		t.Errorf("%d POSTs, ConflictError.Attempts %d, OnAttempt %d times; want 4 each (3 + the stale cache's)", posts, ce.Attempts, calls)
+	}
+}
+
 // --- helpers for the fake ------------------------------------------------------
 
 func ifmatchtestStyles() []ifmatchtest.ETagStyle { return ifmatchtest.ETagStyles }

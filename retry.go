@@ -393,7 +393,8 @@ const MaxBackoffBound = time.Hour
 // Defaults of the update loops. They were chosen from the contention
 // benchmark in bench/ (see BENCHMARKS.md).
 const (
-	// DefaultMaxAttempts bounds the conditional writes of one loop call.
+	// DefaultMaxAttempts bounds the conditional writes of one loop call
+	// (see [MaxAttempts]).
 	DefaultMaxAttempts = 20
 	// DefaultMaxElapsed bounds the time one loop call spends retrying.
 	DefaultMaxElapsed = 30 * time.Second
@@ -403,8 +404,12 @@ const (
 	DefaultBackoffMax = time.Second
 )
 
-// MaxAttempts bounds the number of conditional writes one loop call sends
-// before it gives up with [ErrConflict]. n must be at least 1.
+// MaxAttempts bounds the conditional writes one loop call makes from a
+// version it read before it gives up with [ErrConflict]. n must be at least
+// 1. A write from the Client's ETag cache that finds the entry stale (a 412,
+// answered at once by a fresh GET) is not counted, so a call sends at most
+// n+1 writes; [ConflictError.Attempts] and [OnAttempt] count every write
+// sent.
 func MaxAttempts(n int) UpdateOption {
 	return func(u *updateConfig) { u.maxAttempts, u.attemptsSet = n, true }
 }
