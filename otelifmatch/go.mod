@@ -26,4 +26,8 @@ require (
 	golang.org/x/sys v0.35.0 // indirect
 )
 
+// Until ifmatch's first tag, this module builds against the ifmatch beside it
+// (the replace only works inside this repository). A release tags vX.Y.Z,
+// requires github.com/ifmatch-go/ifmatch vX.Y.Z here, drops this replace and
+// tags otelifmatch/vX.Y.Z.
 replace github.com/ifmatch-go/ifmatch => ../
