@@ -88,6 +88,9 @@ func Clone(v any) any {
 // equal). Values that are not plain JSON types are compared by their JSON
 // encoding.
 func Equal(a, b any) bool {
+	if same(a, b) {
+		return true // most values of a large object: no need to normalize them
+	}
 	na, aok := normalize(a)
 	nb, bok := normalize(b)
 	if !aok || !bok {
@@ -104,6 +107,23 @@ func Equal(a, b any) bool {
 		return Equal(da, db)
 	}
 	return equalNorm(na, nb)
+}
+
+// same reports, without allocating, that a and b are the same string,
+// number text or bool. False proves nothing: 5 and 5.0 are equal too.
+func same(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case json.Number:
+		y, ok := b.(json.Number)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	}
+	return false
 }
 
 // normalize maps Go numbers to *big.Rat; ok is false for non-JSON types.
