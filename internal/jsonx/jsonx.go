@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
+	"strings"
 )
 
 // DecodeObject decodes a JSON object, keeping numbers as json.Number so that
@@ -17,7 +18,7 @@ func DecodeObject(s string) (map[string]any, error) {
 	if s == "" || s == "null" {
 		return nil, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
+	dec := json.NewDecoder(strings.NewReader(s)) // no copy of s
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
@@ -45,13 +46,13 @@ func Decode(b []byte) (any, error) {
 
 // Encode encodes v compactly, without HTML escaping.
 func Encode(v any) (string, error) {
-	var buf bytes.Buffer
+	var buf strings.Builder // its String is not a copy
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
-	return string(bytes.TrimRight(buf.Bytes(), "\n")), nil
+	return strings.TrimSuffix(buf.String(), "\n"), nil
 }
 
 // CloneMap deep-copies a decoded JSON object.
