@@ -27,8 +27,9 @@ const Version = "0.1.0"
 // it is not downloaded again by a transport retry. With these caps, whatever
 // a server sends, fetching one resource allocates at most about 48 MiB and
 // each attempt of an update loop at most about 128 MiB (the worst case, a
-// JSON object of tiny keys at the cap, measured: 23 MiB and 54 MiB); a list
-// holds one page and decodes one item at a time.
+// JSON object of tiny keys at the cap, measured by TestMemoryLimit with its
+// server's share: 22 MiB and 48 MiB); a list holds one page and decodes
+// one item at a time.
 const (
 	// MaxBodyBytes caps the body of a list page (up to 1000 items).
 	MaxBodyBytes = 10 << 20
