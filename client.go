@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,8 +27,9 @@ const Version = "0.1.0"
 // it is not downloaded again by a transport retry. With these caps, whatever
 // a server sends, fetching one resource allocates at most about 48 MiB and
 // each attempt of an update loop at most about 128 MiB (the worst case, a
-// JSON object of tiny keys at the cap, measured: 23 MiB and 54 MiB); a list
-// holds one page and decodes one item at a time.
+// JSON object of tiny keys at the cap, measured by TestMemoryLimit with its
+// server's share: 22 MiB and 48 MiB); a list holds one page and decodes
+// one item at a time.
 const (
 	// MaxBodyBytes caps the body of a list page (up to 1000 items).
 	MaxBodyBytes = 10 << 20
@@ -553,7 +555,7 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 func (c *Client) sendOnce(ctx context.Context, r *request, u *url.URL) (*response, error) {
 	var body []byte
 	if r.form != nil {
-		body = []byte(r.form.Encode())
+		body = encodeForm(r.form)
 	}
 	// The URL may come from a server (a next_page_url) and so echo a
 	// credential: every log line and error quotes this scrubbed copy.
@@ -624,6 +626,65 @@ func (c *Client) sendOnce(ctx context.Context, r *request, u *url.URL) (*respons
 		return out, ae
 	}
 	return out, nil
+}
+
+// encodeForm returns f.Encode() as bytes, written once into a buffer of its
+// exact size: a large value is not escaped into a string, copied into a
+// builder and copied again into the body.
+func encodeForm(f url.Values) []byte {
+	keys := make([]string, 0, len(f))
+	n := 0
+	for k, vs := range f {
+		keys = append(keys, k)
+		n += len(vs) * (escapedLen(k) + 2) // "k=" and "&" (one too many)
+		for _, v := range vs {
+			n += escapedLen(v)
+		}
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, max(n-1, 0))
+	for _, k := range keys {
+		for _, v := range f[k] {
+			if len(b) > 0 {
+				b = append(b, '&')
+			}
+			b = append(appendQueryEscape(b, k), '=')
+			b = appendQueryEscape(b, v)
+		}
+	}
+	return b
+}
+
+// appendQueryEscape appends url.QueryEscape(s) to b.
+func appendQueryEscape(b []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case unreserved(c):
+			b = append(b, c)
+		case c == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return b
+}
+
+// escapedLen is len(url.QueryEscape(s)).
+func escapedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != ' ' && !unreserved(c) {
+			n += 2
+		}
+	}
+	return n
+}
+
+// unreserved reports a byte that url.QueryEscape keeps as it is.
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }
 
 // readBody reads resp's body, failing with errBodyTooLarge (and the bytes

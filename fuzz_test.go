@@ -144,3 +144,32 @@ func FuzzDecodeResponses(f *testing.F) {
 		_, _ = decodeMapItem(b, "")
 	})
 }
+
+// encodeForm is url.Values.Encode, byte for byte.
+func FuzzEncodeForm(f *testing.F) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for _, s := range []string{"", " ", "a b+c&d=e", `{"n":1,"k":"<é>"}`, "~-_.*'()!", string(all)} {
+		f.Add("Attributes", s, "Priority", "5")
+		f.Add(s, "x", s+"2", s)
+	}
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
+		form := url.Values{}
+		form.Add(k1, v1)
+		form.Add(k2, v2) // k2 may be k1: two values of one key
+		form.Set("Empty", "")
+		form["None"] = nil
+		b := encodeForm(form)
+		if got, want := string(b), form.Encode(); got != want {
+			t.Fatalf("encodeForm = %q, want %q", got, want)
+		}
+		if len(b) != cap(b) {
+			t.Fatalf("encodeForm sized its buffer %d for %d bytes", cap(b), len(b))
+		}
+		if got := encodeForm(url.Values{}); len(got) != 0 {
+			t.Fatalf("empty form encoded as %q", got)
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
+	"strings"
 )
 
 // DecodeObject decodes a JSON object, keeping numbers as json.Number so that
@@ -17,7 +18,7 @@ func DecodeObject(s string) (map[string]any, error) {
 	if s == "" || s == "null" {
 		return nil, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
+	dec := json.NewDecoder(strings.NewReader(s)) // no copy of s
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
@@ -45,13 +46,13 @@ func Decode(b []byte) (any, error) {
 
 // Encode encodes v compactly, without HTML escaping.
 func Encode(v any) (string, error) {
-	var buf bytes.Buffer
+	var buf strings.Builder // its String is not a copy
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
-	return string(bytes.TrimRight(buf.Bytes(), "\n")), nil
+	return strings.TrimSuffix(buf.String(), "\n"), nil
 }
 
 // CloneMap deep-copies a decoded JSON object.
@@ -88,6 +89,9 @@ func Clone(v any) any {
 // equal). Values that are not plain JSON types are compared by their JSON
 // encoding.
 func Equal(a, b any) bool {
+	if same(a, b) {
+		return true // most values of a large object: no need to normalize them
+	}
 	na, aok := normalize(a)
 	nb, bok := normalize(b)
 	if !aok || !bok {
@@ -104,6 +108,23 @@ func Equal(a, b any) bool {
 		return Equal(da, db)
 	}
 	return equalNorm(na, nb)
+}
+
+// same reports, without allocating, that a and b are the same string,
+// number text or bool. False proves nothing: 5 and 5.0 are equal too.
+func same(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case json.Number:
+		y, ok := b.(json.Number)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	}
+	return false
 }
 
 // normalize maps Go numbers to *big.Rat; ok is false for non-JSON types.

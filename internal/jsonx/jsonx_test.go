@@ -2,6 +2,8 @@ package jsonx
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -67,5 +69,35 @@ func TestRoundTripKeepsNumbers(t *testing.T) {
 		if _, err := DecodeObject(bad); err == nil {
 			t.Errorf("DecodeObject(%q) accepted", bad)
 		}
+	}
+}
+
+// Comparing a large decoded object with its copy allocates nothing: the
+// update loop compares the whole object on every attempt.
+func TestEqualCopyAllocatesNothing(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"n":1.50,"s":"x","t":true,"z":null,"a":[1,"y",{"k":12345678901234567890}]`)
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, `,"k%d":{"v":%d,"w":"%d"}`, i, i, i)
+	}
+	m, err := DecodeObject(b.String() + "}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := CloneMap(m)
+	if n := testing.AllocsPerRun(5, func() {
+		if !Equal(m, c) {
+			t.Fatal("copy not equal")
+		}
+	}); n != 0 {
+		t.Errorf("Equal of an object and its copy: %v allocations, want 0", n)
+	}
+	c["k7"].(map[string]any)["v"] = json.Number("7.0")
+	if !Equal(m, c) {
+		t.Error("7 and 7.0 differ")
+	}
+	c["k7"].(map[string]any)["v"] = json.Number("8")
+	if Equal(m, c) {
+		t.Error("7 and 8 equal")
 	}
 }
