@@ -21,7 +21,13 @@ import (
 //     nothing writes nothing and the call reports [Unchanged];
 //   - numbers are decoded as json.Number into fields of type any,
 //     map[string]any or []any, so a 19-digit ID keeps its exact value, as in
-//     the untyped calls.
+//     the untyped calls;
+//   - an object that does not decode into a T (a string where T has an int)
+//     fails the call before fn runs, and nothing is written; the error
+//     matches [ErrBadResponse] and, since the decoding runs in the loop's
+//     mutator, [ErrMutatorAborted] too (so [HTTPStatus] answers 422: check
+//     ErrBadResponse first where stored data of the wrong shape deserves
+//     another status).
 //
 // The helpers take the interfaces ([TaskAPI], [WorkerAPI], [SyncAPI]), so code
 // using them can be tested with a stub or with the in-memory implementations

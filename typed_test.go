@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/ifmatch-go/ifmatch"
@@ -150,5 +151,25 @@ func TestTypedNilFunction(t *testing.T) {
 	}
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("%d requests sent, want 0", n)
+	}
+}
+
+// Stored data that does not fit T fails the call before fn runs, writes
+// nothing, and says so with both sentinels (as the package doc says).
+func TestTypedWrongShape(t *testing.T) {
+	t.Parallel()
+	srv := fakeServer(t)
+	wsSID := srv.AddWorkspace()
+	wk := srv.AddWorker(wsSID, "w", map[string]any{"level": "abc"})
+	ran := false
+	_, _, err := ifmatch.UpdateWorkerAttributes(ctxT(t), srv.Client().Workspace(wsSID), wk, func(p *workerProfile) error {
+		ran = true
+		return nil
+	})
+	if !errors.Is(err, ifmatch.ErrBadResponse) || !errors.Is(err, ifmatch.ErrMutatorAborted) || ran {
+		t.Errorf("err = %v (fn ran: %v); want ErrBadResponse and ErrMutatorAborted, fn not run", err, ran)
+	}
+	if !strings.Contains(err.Error(), "workerProfile") || srv.Count(http.MethodPost) != 0 {
+		t.Errorf("err = %v, %d POSTs; want the type named and no write", err, srv.Count(http.MethodPost))
 	}
 }
