@@ -122,7 +122,7 @@ func (id identity) check(b []byte) string {
 		var n *int
 		switch {
 		case json.Unmarshal(raw.Index, &n) != nil || n == nil:
-			return "the body has no index (an integer)"
+			return "the body has no index (an integer)" + id.asked()
 		case *n < 0:
 			return fmt.Sprintf("index %d is negative", *n)
 		case id.want != "" && strconv.Itoa(*n) != id.want:
@@ -132,7 +132,7 @@ func (id identity) check(b []byte) string {
 		var k *string
 		switch {
 		case json.Unmarshal(raw.Key, &k) != nil || k == nil || *k == "":
-			return "the body has no key"
+			return "the body has no key" + id.asked()
 		case id.want != "" && *k != id.want:
 			return fmt.Sprintf("key %q, but %q was asked for", truncate(*k), truncate(id.want))
 		}
@@ -146,7 +146,7 @@ func (id identity) checkSID(sidJSON, nameJSON json.RawMessage) string {
 	var sid, name *string
 	switch {
 	case json.Unmarshal(sidJSON, &sid) != nil || sid == nil || *sid == "":
-		return "the body has no sid"
+		return "the body has no sid" + id.asked()
 	case !validSID(id.prefix, *sid):
 		return fmt.Sprintf("sid %q is not a %s SID", truncate(*sid), id.prefix)
 	case !id.byName && id.want != "" && !strings.EqualFold(*sid, id.want):
@@ -155,10 +155,19 @@ func (id identity) checkSID(sidJSON, nameJSON json.RawMessage) string {
 		return ""
 	}
 	if json.Unmarshal(nameJSON, &name) != nil || name == nil {
-		return fmt.Sprintf("the body has no unique_name, but %q was asked for", truncate(id.want))
+		return "the body has no unique_name" + id.asked()
 	}
 	if *name != id.want {
 		return fmt.Sprintf("unique_name %q, but %q was asked for", truncate(*name), truncate(id.want))
 	}
 	return ""
+}
+
+// asked names the value the request asked for, for a message about a body
+// that lacks it.
+func (id identity) asked() string {
+	if id.want == "" {
+		return ""
+	}
+	return fmt.Sprintf(", but %q was asked for", truncate(id.want))
 }
