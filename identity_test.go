@@ -497,3 +497,40 @@ func TestBadIdentityOnCreate(t *testing.T) {
 		}
 	}
 }
+
+// The loop's read-backs are held to the same rule: after a 412 (nothing
+// landed) or a 502 (the write may have landed), reads that keep answering
+// another Task are tried a few times and then end the call, without a
+// second write: ErrBadResponse alone after the 412, ErrOutcomeUnknown
+// (wrapping it) after the 502.
+func TestBadIdentityOnReadBack(t *testing.T) {
+	t.Parallel()
+	other := `{"sid":"WT` + idOtherSID + `","attributes":"{}"}`
+	for _, tc := range []struct {
+		status  int
+		unknown bool
+	}{{http.StatusPreconditionFailed, false}, {http.StatusBadGateway, true}} {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			t.Parallel()
+			s := &idServer{get: taskBody(`{}`, 0)}
+			c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					s.mu.Lock()
+					s.posts++
+					s.get = other // every read from now on names another Task
+					s.mu.Unlock()
+					w.WriteHeader(tc.status)
+					return
+				}
+				s.handle(w, r)
+			}, ifmatch.WithoutTransportRetry(), ifmatch.WithUpdateDefaults(ifmatch.BackoffBounds(0, 0)))
+			_, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, setFoo("x"))
+			if !errors.Is(err, ifmatch.ErrBadResponse) || isUnknown(err) != tc.unknown {
+				t.Fatalf("err = %v, want ErrBadResponse, ErrOutcomeUnknown: %v", err, tc.unknown)
+			}
+			if gets, posts := s.counts(); posts != 1 || gets < 3 {
+				t.Fatalf("%d GETs, %d POSTs: want one write and read-backs tried again", gets, posts)
+			}
+		})
+	}
+}
