@@ -459,15 +459,20 @@ func (c *Client) productURL(product string) url.URL {
 // checkSID checks sid against Twilio's pattern: prefix + 32 hex digits. It
 // runs before any request, so a malformed or hostile SID never reaches a URL.
 func checkSID(what, prefix, sid string) error {
+	if !validSID(prefix, sid) {
+		return fmt.Errorf("%w: %s %q is malformed: want %q followed by 32 hex digits", ErrInvalidArgument, what, truncate(sid), prefix)
+	}
+	return nil
+}
+
+// validSID reports whether sid is prefix followed by 32 hex digits.
+func validSID(prefix, sid string) bool {
 	ok := len(sid) == 34 && sid[:2] == prefix
 	for i := 2; ok && i < len(sid); i++ {
 		ch := sid[i]
 		ok = ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f' || ch >= 'A' && ch <= 'F'
 	}
-	if !ok {
-		return fmt.Errorf("%w: %s %q is malformed: want %q followed by 32 hex digits", ErrInvalidArgument, what, truncate(sid), prefix)
-	}
-	return nil
+	return ok
 }
 
 // checkCredentialSID is checkSID for the SIDs given to the constructor next
@@ -774,6 +779,7 @@ const MaxEmptyPages = 10
 // the iteration.
 func list[T any](ctx context.Context, c *Client, r *request, key string, dec func([]byte, string) (*T, error)) iter.Seq2[*T, error] {
 	r.page = true
+	id := identityOf(r) // of the collection: each item must carry a well-formed one
 	return func(yield func(*T, error) bool) {
 		empty := 0
 		for u := c.endpoint(r); ; {
@@ -812,9 +818,9 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 					bad(fmt.Sprintf("list item %d: %v: %d bytes, cap %d", i, errBodyTooLarge, len(raw), MaxResourceBytes))
 					return
 				}
-				v, err := dec(raw, "")
-				if err != nil {
-					bad(err.Error())
+				v, why := readOne(id, raw, "", dec)
+				if why != "" {
+					bad(fmt.Sprintf("list item %d: %s", i, why))
 					return
 				}
 				if !yield(v, nil) {

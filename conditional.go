@@ -1,7 +1,6 @@
 package ifmatch
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -73,19 +72,18 @@ func newOps[T any](c *Client, product string, path []string, dec func([]byte, st
 }
 
 // call performs r and decodes its 2xx body with dec (which also gets the
-// ETag header).
+// ETag header). A body that is not a JSON object naming the resource r asks
+// for (see identityOf) is a *badResponseError carrying the 2xx status: the
+// engine takes a write so answered as landed (see update.committed).
 func call[T any](ctx context.Context, c *Client, r *request, dec func([]byte, string) (*T, error)) (*T, error) {
 	u := c.endpoint(r)
 	resp, err := c.sendURL(ctx, r, u)
 	if err != nil {
 		return nil, err
 	}
-	if len(bytes.TrimSpace(resp.body)) == 0 {
-		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, ETag: resp.etag, Reason: "empty body"}
-	}
-	v, err := dec(resp.body, resp.etag)
-	if err != nil {
-		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, ETag: resp.etag, Reason: c.scrub.scrub("decoding: " + err.Error())}
+	v, why := readOne(identityOf(r), resp.body, resp.etag, dec)
+	if why != "" {
+		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, ETag: resp.etag, Reason: c.scrub.scrub(why)}
 	}
 	return v, nil
 }

@@ -70,6 +70,13 @@
 //   - a body is read up to [MaxBodyBytes] (10 MiB) for a list page and
 //     [MaxResourceBytes] (1 MiB) for one resource or list item; a larger one
 //     is an [ErrBadResponse] and is not downloaded again;
+//   - a 2xx body of one resource (or list item) must be a JSON object that
+//     names the resource asked for: its sid (of the right prefix), a Sync
+//     List item's index or a Map item's key, and a Document asked for by
+//     unique name, its unique_name; a create's answer, a well-formed one.
+//     A read answered otherwise is an [ErrBadResponse], on which no write
+//     is built; a write answered 2xx otherwise landed all the same (see
+//     [ErrBadResponse]);
 //   - a list ends with [ErrBadResponse] after [MaxEmptyPages] empty pages in
 //     a row that link onward, and checks its context before each page; a
 //     next_page_url is followed only on the Client's own base URL, below its

@@ -47,7 +47,13 @@ var (
 	// option value.
 	ErrInvalidArgument = errors.New("ifmatch: invalid argument")
 	// ErrBadResponse reports a response ifmatch could not understand: a body
-	// that is not the JSON the API documents, or one over the size cap.
+	// that is not the JSON the API documents, one over the size cap, or one
+	// that does not name the resource asked for (no sid, index or key, or
+	// another resource's; a create's answer without a well-formed SID). A
+	// write answered 2xx with such a body did land, so it is never reported
+	// as this error alone: the update loop returns the state it wrote, a
+	// one-shot write reads the resource back, and a create (or a write whose
+	// read-back fails too) reports [ErrOutcomeUnknown] wrapping it.
 	ErrBadResponse = errors.New("ifmatch: bad response")
 )
 

@@ -90,14 +90,14 @@ func TestHostileInvalidUTF8(t *testing.T) {
 	t.Parallel()
 	c, _ := hostile(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", `"1"`)
-		fmt.Fprint(w, "{\"sid\":\"WT\xff\",\"attributes\":\"{\\\"a\\\":\\\"\xfe\\\"}\"}")
+		fmt.Fprint(w, "{\"sid\":\""+testTask+"\",\"reason\":\"R\xff\",\"attributes\":\"{\\\"a\\\":\\\"\xfe\\\"}\"}")
 	})
 	task, err := c.Workspace(testWS).FetchTask(ctxT(t), testTask)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if task.SID != "WT\uFFFD" || task.Attributes["a"] != "\uFFFD" {
-		t.Fatalf("invalid UTF-8 not replaced: %q %q", task.SID, task.Attributes["a"])
+	if task.Reason != "R\uFFFD" || task.Attributes["a"] != "\uFFFD" {
+		t.Fatalf("invalid UTF-8 not replaced: %q %q", task.Reason, task.Attributes["a"])
 	}
 }
 

@@ -1,0 +1,173 @@
+package ifmatch
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// identity is what a 2xx body about one resource must carry to be about the
+// resource its request names: a body that lacks it, or names another
+// resource, is not an answer to the request (see readOne).
+type identity struct {
+	field  string // the JSON field naming the resource: "sid", "index" or "key"; "" for none known
+	prefix string // for "sid": the SID's two letters
+	want   string // the value the request names; "" for a create without one, or a list page
+	byName bool   // want is a Sync Document's unique name, carried in unique_name
+}
+
+// collections maps each collection this package reads or writes to the
+// identity of its members.
+var collections = map[string]identity{
+	"Tasks":        {field: "sid", prefix: "WT"},
+	"Workers":      {field: "sid", prefix: "WK"},
+	"Reservations": {field: "sid", prefix: "WR"},
+	"Documents":    {field: "sid", prefix: "ET"},
+	"Lists/Items":  {field: "index"},
+	"Maps/Items":   {field: "key"},
+}
+
+// identityOf returns the identity an answer to r must carry. Every path this
+// package builds alternates fixed names (at indexes 0, 1, 3, 5) with SIDs,
+// names, indexes or keys, so the collection is read at a fixed position:
+//
+//	v1/Workspaces/WS…/{Tasks,Workers}[/sid[/Reservations[/WR…]]]
+//	v1/Services/IS…/Documents[/sid-or-unique-name]
+//	v1/Services/IS…/{Lists,Maps}/list/Items[/index-or-key]
+//
+// A path naming a member names the identity wanted; a collection (a create,
+// a list page) names none, except a Map item's create, whose form names its
+// key. An unknown shape has no field: the body must still be a JSON object.
+func identityOf(r *request) identity {
+	p := r.path
+	var coll string
+	n := 4 // the length of the collection's path
+	switch {
+	case len(p) >= 6 && (p[5] == "Reservations" || p[5] == "Items"):
+		coll, n = p[5], 6
+		if coll == "Items" {
+			coll = p[3] + "/Items"
+		}
+	case len(p) >= 4:
+		coll = p[3]
+	}
+	id, ok := collections[coll]
+	switch {
+	case !ok || len(p) > n+1:
+		return identity{}
+	case len(p) == n+1:
+		id.want = p[n]
+	case id.field == "key":
+		id.want = r.form.Get("Key")
+	}
+	id.byName = id.prefix == "ET" && id.want != "" && !validSID("ET", id.want)
+	return id
+}
+
+// readOne decodes a 2xx body of one resource with dec, after checking that it
+// is a JSON object, and then that it names the resource id names. It returns
+// why the body is unusable, or "".
+func readOne[T any](id identity, body []byte, etag string, dec func([]byte, string) (*T, error)) (*T, string) {
+	b := bytes.TrimSpace(body)
+	switch {
+	case len(b) == 0:
+		return nil, "empty body"
+	case b[0] != '{' && json.Valid(b):
+		return nil, "the body is " + jsonKind(b[0]) + ", not a JSON object"
+	}
+	v, err := dec(body, etag)
+	if err != nil {
+		return nil, "decoding: " + err.Error()
+	}
+	if why := id.check(b); why != "" {
+		return nil, why
+	}
+	return v, ""
+}
+
+// jsonKind names the kind of a JSON value that is not an object, from its
+// first byte.
+func jsonKind(c byte) string {
+	switch c {
+	case 'n':
+		return "null"
+	case '[':
+		return "a JSON array"
+	case '"':
+		return "a JSON string"
+	case 't', 'f':
+		return "a JSON boolean"
+	}
+	return "a JSON number"
+}
+
+// check returns why the JSON object b does not name the resource id
+// names, or "". Only the fields id needs are decoded.
+func (id identity) check(b []byte) string {
+	var raw struct {
+		SID        json.RawMessage `json:"sid"`
+		UniqueName json.RawMessage `json:"unique_name"`
+		Index      json.RawMessage `json:"index"`
+		Key        json.RawMessage `json:"key"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return "decoding: " + err.Error()
+	}
+	switch id.field {
+	case "sid":
+		return id.checkSID(raw.SID, raw.UniqueName)
+	case "index":
+		var n *int
+		switch {
+		case json.Unmarshal(raw.Index, &n) != nil || n == nil:
+			return "the body has no index (an integer)" + id.asked()
+		case *n < 0:
+			return fmt.Sprintf("index %d is negative", *n)
+		case id.want != "" && strconv.Itoa(*n) != id.want:
+			return fmt.Sprintf("index %d, but %s was asked for", *n, id.want)
+		}
+	case "key":
+		var k *string
+		switch {
+		case json.Unmarshal(raw.Key, &k) != nil || k == nil || *k == "":
+			return "the body has no key" + id.asked()
+		case id.want != "" && *k != id.want:
+			return fmt.Sprintf("key %q, but %q was asked for", truncate(*k), truncate(id.want))
+		}
+	}
+	return ""
+}
+
+// checkSID is check for a resource named by its SID (or, for a Sync
+// Document asked for by unique name, by that name and a well-formed SID).
+func (id identity) checkSID(sidJSON, nameJSON json.RawMessage) string {
+	var sid, name *string
+	switch {
+	case json.Unmarshal(sidJSON, &sid) != nil || sid == nil || *sid == "":
+		return "the body has no sid" + id.asked()
+	case !validSID(id.prefix, *sid):
+		return fmt.Sprintf("sid %q is not a %s SID", truncate(*sid), id.prefix)
+	case !id.byName && id.want != "" && !strings.EqualFold(*sid, id.want):
+		return fmt.Sprintf("sid %q, but %q was asked for", *sid, id.want)
+	case !id.byName:
+		return ""
+	}
+	if json.Unmarshal(nameJSON, &name) != nil || name == nil {
+		return "the body has no unique_name" + id.asked()
+	}
+	if *name != id.want {
+		return fmt.Sprintf("unique_name %q, but %q was asked for", truncate(*name), truncate(id.want))
+	}
+	return ""
+}
+
+// asked names the value the request asked for, for a message about a body
+// that lacks it.
+func (id identity) asked() string {
+	if id.want == "" {
+		return ""
+	}
+	return fmt.Sprintf(", but %q was asked for", truncate(id.want))
+}
