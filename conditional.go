@@ -422,10 +422,16 @@ func (u *update[T]) refresh() error {
 // apply runs the mutator on a copy of cur (without markers) and returns
 // that base, the mutated copy and the form fields that differ (nil: none).
 func (u *update[T]) apply() (base, work *T, form url.Values, err error) {
+	if err := u.markerKeyOwned(u.cur, "the resource holds"); err != nil {
+		return nil, nil, nil, err
+	}
 	base = u.strip(u.cur)
 	work = u.ops.clone(base)
 	if err := u.mutate(work); err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %w", ErrMutatorAborted, err)
+	}
+	if err := u.markerKeyOwned(work, "the mutator set"); err != nil {
+		return nil, nil, nil, err
 	}
 	if form, err = u.ops.diff(base, work); err != nil || len(form) == 0 {
 		return base, work, nil, err
@@ -498,17 +504,29 @@ func (u *update[T]) mark(work *T, form url.Values) (url.Values, error) {
 	if u.mk == "" {
 		return form, nil
 	}
-	prev, had := (*u.ops.obj(u.cur))[u.mk]
-	if had && !marker.IsHistory(prev) {
-		return nil, fmt.Errorf("%w: CommitMarkers key %q holds a value that is not ifmatch's write tokens; "+
-			"the markers would overwrite it: choose another key", ErrInvalidArgument, truncate(u.mk))
-	}
+	prev := (*u.ops.obj(u.cur))[u.mk] // a history: apply checked it
 	u.token, u.baseTop = marker.Next(prev), marker.Top(prev)
 	if obj := u.ops.obj(work); *obj == nil { // the mutator may have cleared it
 		*obj = map[string]any{}
 	}
 	(*u.ops.obj(work))[u.mk] = marker.Append(prev, u.token, maxMarkers)
 	return u.ops.diff(u.cur, work)
+}
+
+// markerKeyOwned refuses v when it holds, under the CommitMarkers key,
+// anything but a token history, which the markers would overwrite: the
+// user's data in the resource (who says is "the resource holds"), or a value
+// the mutator set. On a cached copy the refusal is confirmed on a fresh read
+// (see step).
+func (u *update[T]) markerKeyOwned(v *T, who string) error {
+	if u.mk == "" {
+		return nil
+	}
+	if prev, had := (*u.ops.obj(v))[u.mk]; had && !marker.IsHistory(prev) {
+		return fmt.Errorf("%w: CommitMarkers key %q: %s a value that is not ifmatch's write tokens; "+
+			"the markers would overwrite it: choose another key", ErrInvalidArgument, truncate(u.mk), who)
+	}
+	return nil
 }
 
 // committed handles a 2xx write whose answer was unusable: it landed, and

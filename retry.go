@@ -473,7 +473,8 @@ const DefaultMarkerKey = "_ifmatch_writes"
 // per resource and means every write rewrites the attributes. It has no
 // effect on resources without attributes or data (reservations). The key
 // must be the markers' own: a call whose resource holds anything else under
-// it, or whose key is [IdempotencyKeysField], fails with
+// it (on a fresh read, not only in the Client's ETag cache), whose mutator
+// sets it, or whose key is [IdempotencyKeysField], fails with
 // [ErrInvalidArgument] before writing.
 func CommitMarkers(key string) UpdateOption {
 	if key == "" {

@@ -134,8 +134,8 @@ func normalize(v any) (any, bool) {
 		return v, true
 	case json.Number:
 		r, ok := new(big.Rat).SetString(string(t))
-		if !ok {
-			return string(t), true
+		if !ok { // an exponent big.Rat refuses: compared as text, never equal to a string
+			return numText(t), true
 		}
 		return r, true
 	case float64:
@@ -169,6 +169,9 @@ func normalize(v any) (any, bool) {
 	}
 	return nil, false
 }
+
+// numText is the text of a number big.Rat cannot hold (1e1000001).
+type numText string
 
 func equalNorm(a, b any) bool {
 	switch x := a.(type) {

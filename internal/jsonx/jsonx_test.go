@@ -101,3 +101,14 @@ func TestEqualCopyAllocatesNothing(t *testing.T) {
 		t.Error("7 and 8 equal")
 	}
 }
+
+// A number big.Rat refuses (its exponent) is not the string of its text.
+func TestEqualHugeExponentIsNotAString(t *testing.T) {
+	n := json.Number("1e1000001")
+	if Equal(n, "1e1000001") || Equal("1e1000001", n) {
+		t.Error("json.Number(1e1000001) equals the string \"1e1000001\"")
+	}
+	if !Equal(n, json.Number("1e1000001")) || Equal(n, json.Number("1e1000002")) {
+		t.Error("huge numbers compare wrongly as text")
+	}
+}
