@@ -803,10 +803,6 @@ func (u *update[T]) finish(v *T, res OperationResult, err error) (*T, OperationR
 		}
 	}
 	if u.inFlight || u.pending != "" || u.maybeLanded {
-		var ce *ConflictError
-		if errors.As(err, &ce) {
-			err = ce.Last
-		}
 		return nil, "", &OutcomeUnknownError{ETag: u.last.ETag, Cause: err}
 	}
 	return nil, "", err

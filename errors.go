@@ -168,8 +168,41 @@ func (e *OutcomeUnknownError) Error() string {
 	return fmt.Sprintf("ifmatch: outcome of write with If-Match %s unknown: %v", truncate(e.ETag), e.Cause)
 }
 
-// Unwrap returns [ErrOutcomeUnknown] and the write's error.
-func (e *OutcomeUnknownError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.Cause} }
+// Unwrap returns [ErrOutcomeUnknown] and the write's error, seen through
+// unknownCause: a refusal that came after the write whose outcome is unknown
+// says nothing of that write, so the error never matches a sentinel that
+// means "not applied".
+func (e *OutcomeUnknownError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{ErrOutcomeUnknown}
+	}
+	return []error{ErrOutcomeUnknown, unknownCause{e.Cause}}
+}
+
+// unknownCause is the cause of an [OutcomeUnknownError]: err, except that it
+// matches none of the sentinels that claim nothing was applied
+// ([ErrInvalidArgument], [ErrMutatorAborted], [ErrConflict],
+// [ErrPreconditionFailed], [ErrNotFound], [ErrAlreadyExists]) and is never a
+// [*ConflictError]. Everything else (context errors, [*APIError],
+// [ErrRateLimited], transport failures) still matches, for diagnosis.
+type unknownCause struct{ err error }
+
+func (c unknownCause) Error() string { return c.err.Error() }
+
+func (c unknownCause) Is(target error) bool {
+	switch target {
+	case ErrInvalidArgument, ErrMutatorAborted, ErrConflict, ErrPreconditionFailed, ErrNotFound, ErrAlreadyExists:
+		return false
+	}
+	return errors.Is(c.err, target)
+}
+
+func (c unknownCause) As(target any) bool {
+	if _, ok := target.(**ConflictError); ok {
+		return false
+	}
+	return errors.As(c.err, target)
+}
 
 // twilioErrorBody is Twilio's JSON error shape.
 type twilioErrorBody struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/ifmatch-go/ifmatch"
@@ -58,5 +59,33 @@ func TestErrAlreadyExists(t *testing.T) {
 	if !errors.Is(err, ifmatch.ErrAlreadyExists) || !errors.As(err, &ae) || ae.Code != 54301 ||
 		errors.Is(err, ifmatch.ErrConflict) || ifmatch.HTTPStatus(err) != 409 {
 		t.Errorf("duplicate unique name: %v", err)
+	}
+}
+
+// An OutcomeUnknownError's cause is kept for diagnosis but never matches a
+// sentinel that claims nothing was applied, whatever order a caller checks
+// them in; HTTPStatus therefore answers 502, not the cause's status.
+func TestOutcomeUnknownCauseClaimsNothing(t *testing.T) {
+	t.Parallel()
+	notApplied := []error{ifmatch.ErrInvalidArgument, ifmatch.ErrMutatorAborted, ifmatch.ErrConflict,
+		ifmatch.ErrPreconditionFailed, ifmatch.ErrNotFound, ifmatch.ErrAlreadyExists}
+	for _, s := range notApplied {
+		err := &ifmatch.OutcomeUnknownError{Cause: fmt.Errorf("a later step: %w", s)}
+		if errors.Is(err, s) || !errors.Is(err, ifmatch.ErrOutcomeUnknown) || !strings.Contains(err.Error(), s.Error()) {
+			t.Errorf("cause %v: matches it %v, ErrOutcomeUnknown %v, message %q", s, errors.Is(err, s), errors.Is(err, ifmatch.ErrOutcomeUnknown), err)
+		}
+		if got := ifmatch.HTTPStatus(err); got != 502 {
+			t.Errorf("cause %v: HTTPStatus %d, want 502", s, got)
+		}
+	}
+	last := &ifmatch.APIError{Status: 412}
+	err := error(&ifmatch.OutcomeUnknownError{Cause: errors.Join(context.DeadlineExceeded, &ifmatch.ConflictError{Last: last})})
+	var ae *ifmatch.APIError
+	var ce *ifmatch.ConflictError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ae) || ae != last || errors.As(err, &ce) {
+		t.Errorf("%v: want the deadline and the APIError visible, no ConflictError", err)
+	}
+	if errors.Is(&ifmatch.OutcomeUnknownError{}, ifmatch.ErrConflict) || !errors.Is(&ifmatch.OutcomeUnknownError{}, ifmatch.ErrOutcomeUnknown) {
+		t.Error("no cause: want only ErrOutcomeUnknown")
 	}
 }

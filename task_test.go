@@ -337,8 +337,12 @@ func TestUpdateTaskAmbiguousThen412IsUnknown(t *testing.T) {
 	m.on("GET", taskURL, taskResp(200, `"3"`, `{}`, 0))
 	m.on("POST", taskURL, errResp(504, 0).Then(errResp(412, 20412)))
 	_, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, setFoo("x"))
-	if !errors.Is(err, ifmatch.ErrOutcomeUnknown) || !errors.Is(err, ifmatch.ErrPreconditionFailed) {
-		t.Fatalf("err = %v, want ErrOutcomeUnknown wrapping the 412", err)
+	var ae *ifmatch.APIError
+	if !errors.Is(err, ifmatch.ErrOutcomeUnknown) || !errors.As(err, &ae) || ae.Status != 412 {
+		t.Fatalf("err = %v, want ErrOutcomeUnknown with the 412 as its cause", err)
+	}
+	if errors.Is(err, ifmatch.ErrPreconditionFailed) { // "not applied": untrue of the first write
+		t.Errorf("err = %v matches ErrPreconditionFailed", err)
 	}
 	if got, want := m.seq(), []string{"GET", `POST "3"`, "GET", `POST "3"`}; !slices.Equal(got, want) {
 		t.Fatalf("requests = %q, want %q", got, want)
