@@ -34,8 +34,10 @@ func TestAdv3CoalescedForeignMarkerKey(t *testing.T) {
 	}
 }
 
-// {} vs a nil map, [] vs a nil slice: Equal calls them equal though they
-// encode differently ({} vs null).
+// {} vs a nil map, [] vs a nil slice: the diff counts a nil map or slice as
+// empty (a choice: in Go they are the same empty collection), so replacing
+// one by the other is no change, and the call says so truly: Unchanged,
+// nothing written.
 func TestAdv3NilVersusEmpty(t *testing.T) {
 	t.Parallel()
 	srv := fakeServer(t)
@@ -48,8 +50,13 @@ func TestAdv3NilVersusEmpty(t *testing.T) {
 		t.Attributes["l"] = []any(nil)
 		return nil
 	}, ifmatch.ReportResult(&res))
-	attrs, _, _ := srv.TaskAttributes(wsSID, sid)
-	t.Logf("err %v, result %s, attrs %#v", err, res, attrs)
+	attrs, version, _ := srv.TaskAttributes(wsSID, sid)
+	if err != nil || res != ifmatch.Unchanged || version != 0 || srv.Count(http.MethodPost) != 0 {
+		t.Errorf("err %v, result %s, version %d, %d POSTs; want Unchanged and no write", err, res, version, srv.Count(http.MethodPost))
+	}
+	if _, ok := attrs["o"].(map[string]any); !ok {
+		t.Errorf("attrs %#v: want o still {}", attrs)
+	}
 }
 
 // ETags a server could send (opaque base64-ish, non-ASCII) pass the check

@@ -86,8 +86,8 @@ func Clone(v any) any {
 
 // Equal reports whether a and b are the same JSON value: objects compare by
 // keys, arrays by order, numbers by value (5, 5.0 and json.Number("5") are
-// equal). Values that are not plain JSON types are compared by their JSON
-// encoding.
+// equal; a nil map or slice is the empty one). Values that are not plain
+// JSON types are compared by their JSON encoding.
 func Equal(a, b any) bool {
 	if same(a, b) {
 		return true // most values of a large object: no need to normalize them
