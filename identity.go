@@ -81,10 +81,42 @@ func readOne[T any](id identity, body []byte, etag string, dec func([]byte, stri
 	if err != nil {
 		return nil, "decoding: " + err.Error()
 	}
-	if why := id.check(b); why != "" {
+	if why := id.checkDecoded(v, b); why != "" {
 		return nil, why
 	}
 	return v, ""
+}
+
+// checkDecoded is check on the decoded resource where its fields tell a
+// missing identity from a present one (a SID or key is never ""), which
+// spares a second parse of the body; a List item (whose index 0 is also
+// the zero value) and any other type go through check.
+func (id identity) checkDecoded(v any, b []byte) string {
+	switch r := v.(type) {
+	case *Task:
+		return id.checkNamed(r.SID, "")
+	case *Worker:
+		return id.checkNamed(r.SID, "")
+	case *Reservation:
+		return id.checkNamed(r.SID, "")
+	case *Document:
+		return id.checkNamed(r.SID, r.UniqueName)
+	case *MapItem:
+		return id.checkNamed("", r.Key)
+	}
+	return id.check(b)
+}
+
+// checkNamed checks the identity id names against a resource's sid, and its
+// unique name or Map key ("": absent).
+func (id identity) checkNamed(sid, name string) string {
+	switch id.field {
+	case "sid":
+		return id.checkSID(sid, name)
+	case "key":
+		return id.checkKey(name)
+	}
+	return ""
 }
 
 // jsonKind names the kind of a JSON value that is not an object, from its
@@ -117,7 +149,7 @@ func (id identity) check(b []byte) string {
 	}
 	switch id.field {
 	case "sid":
-		return id.checkSID(raw.SID, raw.UniqueName)
+		return id.checkSID(rawString(raw.SID), rawString(raw.UniqueName))
 	case "index":
 		var n *int
 		switch {
@@ -129,36 +161,49 @@ func (id identity) check(b []byte) string {
 			return fmt.Sprintf("index %d, but %s was asked for", *n, id.want)
 		}
 	case "key":
-		var k *string
-		switch {
-		case json.Unmarshal(raw.Key, &k) != nil || k == nil || *k == "":
-			return "the body has no key" + id.asked()
-		case id.want != "" && *k != id.want:
-			return fmt.Sprintf("key %q, but %q was asked for", truncate(*k), truncate(id.want))
-		}
+		return id.checkKey(rawString(raw.Key))
+	}
+	return ""
+}
+
+// rawString decodes a JSON string, "" for anything else (absent, null, not
+// a string).
+func rawString(b json.RawMessage) string {
+	var s string
+	if json.Unmarshal(b, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// checkKey is check for a Map item, named by its key ("": absent).
+func (id identity) checkKey(k string) string {
+	switch {
+	case k == "":
+		return "the body has no key" + id.asked()
+	case id.want != "" && k != id.want:
+		return fmt.Sprintf("key %q, but %q was asked for", truncate(k), truncate(id.want))
 	}
 	return ""
 }
 
 // checkSID is check for a resource named by its SID (or, for a Sync
-// Document asked for by unique name, by that name and a well-formed SID).
-func (id identity) checkSID(sidJSON, nameJSON json.RawMessage) string {
-	var sid, name *string
+// Document asked for by unique name, by that name and a well-formed SID);
+// "" is an absent sid or name.
+func (id identity) checkSID(sid, name string) string {
 	switch {
-	case json.Unmarshal(sidJSON, &sid) != nil || sid == nil || *sid == "":
+	case sid == "":
 		return "the body has no sid" + id.asked()
-	case !validSID(id.prefix, *sid):
-		return fmt.Sprintf("sid %q is not a %s SID", truncate(*sid), id.prefix)
-	case !id.byName && id.want != "" && !strings.EqualFold(*sid, id.want):
-		return fmt.Sprintf("sid %q, but %q was asked for", *sid, id.want)
+	case !validSID(id.prefix, sid):
+		return fmt.Sprintf("sid %q is not a %s SID", truncate(sid), id.prefix)
+	case !id.byName && id.want != "" && !strings.EqualFold(sid, id.want):
+		return fmt.Sprintf("sid %q, but %q was asked for", sid, id.want)
 	case !id.byName:
 		return ""
-	}
-	if json.Unmarshal(nameJSON, &name) != nil || name == nil {
+	case name == "":
 		return "the body has no unique_name" + id.asked()
-	}
-	if *name != id.want {
-		return fmt.Sprintf("unique_name %q, but %q was asked for", truncate(*name), truncate(id.want))
+	case name != id.want:
+		return fmt.Sprintf("unique_name %q, but %q was asked for", truncate(name), truncate(id.want))
 	}
 	return ""
 }
