@@ -226,7 +226,9 @@ func WithUpdateDefaults(opts ...UpdateOption) Option {
 // WithoutETagCache turns off the Client's memory of the last version of each
 // resource it wrote. With the cache on (the default) an update that follows
 // this Client's own write skips the initial GET; a stale entry costs one 412
-// and a GET, never correctness.
+// and a GET, never correctness. Paths that name a resource by a reusable
+// name (a Sync unique name or Map key) are never cached: a resource created
+// again under the name starts its revisions over, so an old ETag could match.
 func WithoutETagCache() Option {
 	return func(c *clientConfig) error {
 		c.noCache = true

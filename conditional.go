@@ -27,14 +27,17 @@ import (
 // conditionally. Everything else (the loop, backoff, ambiguity handling,
 // caching, results) lives once, in runUpdate.
 type resourceOps[T any] struct {
-	key   string // the resource's path: cache key
-	op    string // the method, for an Observer: "UpdateTask"…
-	kind  string // the resource kind, for an Observer: "Task"…
-	fetch func(ctx context.Context) (*T, error)
-	write func(ctx context.Context, etag string, form url.Values) (*T, error)
-	clone func(*T) *T
-	diff  func(old, cur *T) (url.Values, error)
-	etag  func(*T) *string // the resource's ETag field
+	key string // the resource's path: cache key
+	// cacheable: the path names one resource for ever (see stableName), so
+	// the ETag cache may serve it
+	cacheable bool
+	op        string // the method, for an Observer: "UpdateTask"…
+	kind      string // the resource kind, for an Observer: "Task"…
+	fetch     func(ctx context.Context) (*T, error)
+	write     func(ctx context.Context, etag string, form url.Values) (*T, error)
+	clone     func(*T) *T
+	diff      func(old, cur *T) (url.Values, error)
+	etag      func(*T) *string // the resource's ETag field
 	// obj returns the resource's JSON object (attributes or data), where
 	// commit markers are kept; nil for resources that have none.
 	obj func(*T) *map[string]any
@@ -57,7 +60,7 @@ func newOps[T any](c *Client, product string, path []string, dec func([]byte, st
 		}
 	}
 	return &resourceOps[T]{
-		key: keyOf(path),
+		key: keyOf(path), cacheable: stableName(path),
 		fetch: func(ctx context.Context) (*T, error) {
 			return call(ctx, c, &request{method: http.MethodGet, product: product, path: path}, dec)
 		},
@@ -362,7 +365,7 @@ func (u *update[T]) step() (*T, OperationResult, error) {
 // read takes the client's cached copy of the resource, or reads it. Under
 // Fair, a Client that knows of contention defers (see [Fair]) and reads.
 func (u *update[T]) read() error {
-	if u.c.cache != nil && !u.cfg.noCache {
+	if u.c.cache != nil && !u.cfg.noCache && u.ops.cacheable {
 		if v, ok := u.c.cache.get(u.ops.key); ok {
 			if v, ok := v.(*T); ok && checkETag(*u.ops.etag(v)) == nil {
 				read, err := u.fairWait()
@@ -809,9 +812,9 @@ func (u *update[T]) finish(v *T, res OperationResult, err error) (*T, OperationR
 }
 
 // remember keeps v as the client's copy of its last write, when its ETag
-// can serve as an If-Match.
+// can serve as an If-Match and its path names it for ever.
 func (u *update[T]) remember(v *T) {
-	if u.c.cache != nil && u.hasETag(v) {
+	if u.c.cache != nil && u.hasETag(v) && u.ops.cacheable {
 		u.c.cache.put(u.ops.key, u.ops.clone(v))
 	} else if u.c.cache != nil {
 		u.c.cache.drop(u.ops.key)

@@ -66,6 +66,27 @@ func identityOf(r *request) identity {
 	return id
 }
 
+// stableName reports whether path names one resource for ever, so that an
+// ETag cached for it can never match another resource: every name in it is
+// a SID, or a List item's index under a List SID (indexes are not reused).
+// A Sync unique name or Map key can name a new resource after a delete, whose
+// revisions start again from the first, so the ETag of the old one could
+// match the new one (ABA) and a write built on the old copy would land on
+// it.
+func stableName(path []string) bool {
+	for i := 2; i < len(path); i += 2 {
+		switch seg := path[i]; {
+		case i == 6 && path[3] == "Maps":
+			return false // a key
+		case i == 6 && path[3] == "Lists":
+			// an index
+		case len(seg) < 2 || !validSID(seg[:2], seg):
+			return false
+		}
+	}
+	return true
+}
+
 // readOne decodes a 2xx body of one resource with dec, after checking that it
 // is a JSON object, and then that it names the resource id names. It returns
 // why the body is unusable, or "".

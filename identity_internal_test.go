@@ -70,3 +70,47 @@ func TestIdentityCheckOfADecodedTaskAllocatesNothing(t *testing.T) {
 		t.Errorf("readOne: %.0f allocations, decodeTask alone %.0f", checked, plain)
 	}
 }
+
+// Only paths made of SIDs (and a List item's index under a List SID) may be
+// served from the ETag cache: a unique name or Map key can be reused.
+func TestStableName(t *testing.T) {
+	t.Parallel()
+	const (
+		ws = "WS0123456789abcdef0123456789abcdef"
+		wt = "WT0123456789abcdef0123456789abcdef"
+		wk = "WK0123456789abcdef0123456789abcdef"
+		wr = "WR0123456789abcdef0123456789abcdef"
+		is = "IS0123456789abcdef0123456789abcdef"
+		et = "ET0123456789abcdef0123456789abcdef"
+		es = "ES0123456789abcdef0123456789abcdef"
+		mp = "MP0123456789abcdef0123456789abcdef"
+	)
+	w, s := Workspace{sid: ws}, SyncService{sid: is}
+	must := func(p []string, err error) []string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		path   []string
+		stable bool
+	}{
+		{must(w.taskPath(wt)), true},
+		{must(w.workerPath(wk)), true},
+		{must(w.reservationPath(taskParent, wt, wr)), true},
+		{must(w.reservationPath(workerParent, wk, wr)), true},
+		{must(s.documentPath(et)), true},
+		{must(s.documentPath("config")), false},
+		{must(s.listItemPath(es, 7)), true},
+		{must(s.listItemPath("cart", 7)), false},
+		{must(s.mapItemPath(mp, "k")), false},
+		{must(s.mapItemPath(mp, mp)), false}, // a key shaped like a SID is still a key
+		{must(s.mapItemPath("sessions", "k")), false},
+	} {
+		if got := stableName(tc.path); got != tc.stable {
+			t.Errorf("stableName(%q) = %v, want %v", tc.path, got, tc.stable)
+		}
+	}
+}
