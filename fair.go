@@ -60,8 +60,10 @@ import (
 //
 // Under Fair, the attempt budget is [FairMaxAttempts] unless [MaxAttempts]
 // is given; [MaxElapsed] and the context bound the call as always. Fair
-// cannot be combined with [Backoff], which replaces the backoff it is.
-func Fair() UpdateOption { return func(u *updateConfig) { u.fair = true } }
+// and [Backoff] both choose the conflict backoff: the one given later wins,
+// so a call's own Backoff overrides a Client's default Fair, and the other
+// way round.
+func Fair() UpdateOption { return func(u *updateConfig) { u.fair, u.newBackoff = true, nil } }
 
 // FairMaxAttempts is the attempt budget of a call under [Fair] when
 // [MaxAttempts] is not given: a call that has waited long retries often, and

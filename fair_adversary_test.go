@@ -379,14 +379,11 @@ func TestFairAdvStaleCacheSpendsAnAttempt(t *testing.T) {
 }
 
 // Claim 5: under Fair as a Client default, a call's own MaxAttempts is the
-// budget, a default MaxAttempts holds for a call's own Fair, and Backoff is
-// refused in every combination before any request.
+// budget, a default MaxAttempts holds for a call's own Fair, and of Fair and
+// Backoff the one given later wins (a call's own overrides a default).
 func TestFairAdvDefaultsAndBudget(t *testing.T) {
 	t.Parallel()
 	zero := ifmatch.Backoff(func() backoff.BackOff { return &backoff.ZeroBackOff{} })
-	if _, err := ifmatch.NewClient(testAccount, canaryToken, ifmatch.WithUpdateDefaults(ifmatch.Fair(), zero)); !errors.Is(err, ifmatch.ErrInvalidArgument) {
-		t.Errorf("NewClient with Fair and Backoff defaults: %v, want ErrInvalidArgument", err)
-	}
 	for _, tc := range []struct {
 		name     string
 		defaults []ifmatch.UpdateOption
@@ -405,10 +402,25 @@ func TestFairAdvDefaultsAndBudget(t *testing.T) {
 			t.Errorf("%s: %v, want ErrConflict after %d attempts", tc.name, err, tc.attempts)
 		}
 	}
-	c, m := setup(t, ifmatch.WithUpdateDefaults(ifmatch.Fair()))
-	_, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, fairIncr, zero)
-	if !errors.Is(err, ifmatch.ErrInvalidArgument) || len(m.log()) != 0 {
-		t.Errorf("Fair default, call's Backoff: %v after %d requests, want ErrInvalidArgument after none", err, len(m.log()))
+	// The default's attempt budget (20) under the call's Backoff: not Fair's (1000).
+	for _, tc := range []struct {
+		name     string
+		defaults []ifmatch.UpdateOption
+		call     []ifmatch.UpdateOption
+		attempts int
+	}{
+		{"Fair default, call's Backoff", []ifmatch.UpdateOption{ifmatch.Fair()}, []ifmatch.UpdateOption{zero}, ifmatch.DefaultMaxAttempts},
+		{"Fair then Backoff as defaults", []ifmatch.UpdateOption{ifmatch.Fair(), zero}, nil, ifmatch.DefaultMaxAttempts},
+		{"Backoff default, call's Fair", []ifmatch.UpdateOption{zero}, []ifmatch.UpdateOption{ifmatch.Fair(), ifmatch.MaxAttempts(4)}, 4},
+	} {
+		c, m := setup(t, ifmatch.WithUpdateDefaults(tc.defaults...))
+		m.on("GET", taskURL, taskResp(200, `"1"`, `{"n":0}`, 0))
+		m.on("POST", taskURL, errResp(412, 20143))
+		_, err := c.Workspace(testWS).UpdateTask(ctxT(t), testTask, fairIncr, tc.call...)
+		var ce *ifmatch.ConflictError
+		if !errors.As(err, &ce) || ce.Attempts != tc.attempts {
+			t.Errorf("%s: %v, want ErrConflict after %d attempts", tc.name, err, tc.attempts)
+		}
 	}
 }
 

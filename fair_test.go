@@ -36,18 +36,18 @@ func TestFairOptionsResolved(t *testing.T) {
 	}
 }
 
-// Fair replaces the conflict backoff, so a Backoff of the caller's own
-// cannot come with it: refused before any request.
-func TestFairWithBackoffRefused(t *testing.T) {
+// Fair and Backoff both choose the conflict backoff: the one given later
+// wins, with the attempt budget that goes with it.
+func TestFairAndBackoffLaterWins(t *testing.T) {
 	t.Parallel()
 	zero := ifmatch.Backoff(func() backoff.BackOff { return &backoff.ZeroBackOff{} })
-	if _, err := ifmatch.ResolveOptions(ifmatch.Fair(), zero); !errors.Is(err, ifmatch.ErrInvalidArgument) {
-		t.Errorf("ResolveOptions: %v, want ErrInvalidArgument", err)
+	o, err := ifmatch.ResolveOptions(ifmatch.Fair(), zero)
+	if err != nil || o.Fair || o.Backoff == nil || o.MaxAttempts != ifmatch.DefaultMaxAttempts {
+		t.Errorf("Fair, Backoff: Fair %t, Backoff set %t, MaxAttempts %d, err %v; want the Backoff's", o.Fair, o.Backoff != nil, o.MaxAttempts, err)
 	}
-	r := newFairRig(t)
-	err := r.update(t, r.other, "b", fairIncr, ifmatch.Fair(), zero)
-	if !errors.Is(err, ifmatch.ErrInvalidArgument) || r.srv.Count("") != 0 {
-		t.Errorf("UpdateTask: %v after %d requests, want ErrInvalidArgument after none", err, r.srv.Count(""))
+	o, err = ifmatch.ResolveOptions(zero, ifmatch.Fair())
+	if err != nil || !o.Fair || o.Backoff != nil || o.MaxAttempts != ifmatch.FairMaxAttempts {
+		t.Errorf("Backoff, Fair: Fair %t, Backoff set %t, MaxAttempts %d, err %v; want Fair's", o.Fair, o.Backoff != nil, o.MaxAttempts, err)
 	}
 }
 

@@ -344,9 +344,6 @@ func defaultUpdateConfig() updateConfig {
 }
 
 func (u *updateConfig) validate() error {
-	if u.fair && u.newBackoff != nil {
-		return fmt.Errorf("%w: Fair and Backoff both choose the conflict backoff; give one", ErrInvalidArgument)
-	}
 	if u.markerKey == IdempotencyKeysField {
 		return fmt.Errorf("%w: CommitMarkers key %q is where IdempotencyKey keeps its keys; choose another", ErrInvalidArgument, u.markerKey)
 	}
@@ -435,9 +432,10 @@ func BackoffBounds(initial, max time.Duration) UpdateOption {
 // loop call (BackOff values are stateful and not safe to share). Use
 // backoff.ZeroBackOff in tests for a loop that never sleeps. The loop still
 // stops at [MaxAttempts], [MaxElapsed] or the context, whichever is first, and
-// on backoff.Stop.
+// on backoff.Stop. It replaces [Fair] given before it (a Client's default
+// Fair, say), as Fair given after it replaces it.
 func Backoff(factory func() backoff.BackOff) UpdateOption {
-	return func(u *updateConfig) { u.newBackoff = factory }
+	return func(u *updateConfig) { u.newBackoff, u.fair = factory, false }
 }
 
 // Idempotent declares that applying the mutator to a state it has already
