@@ -15,7 +15,7 @@ type identity struct {
 	field  string // the JSON field naming the resource: "sid", "index" or "key"; "" for none known
 	prefix string // for "sid": the SID's two letters
 	want   string // the value the request names; "" for a create without one, or a list page
-	byName bool   // want is a Sync Document's unique name, carried in unique_name
+	byName bool   // want may be a Sync Document's unique name (carried in unique_name), or its SID
 }
 
 // collections maps each collection this package reads or writes to the
@@ -62,7 +62,9 @@ func identityOf(r *request) identity {
 	case id.field == "key":
 		id.want = r.form.Get("Key")
 	}
-	id.byName = id.prefix == "ET" && id.want != "" && !validSID("ET", id.want)
+	// Twilio refuses unique names that match its SID pattern, which has
+	// lower-case hex only (error 54302): "ETABC…" may be a unique name.
+	id.byName = id.prefix == "ET" && id.want != "" && !(validSID("ET", id.want) && id.want[2:] == strings.ToLower(id.want[2:]))
 	return id
 }
 
@@ -141,7 +143,8 @@ func (id identity) check(b []byte) string {
 }
 
 // checkSID is check for a resource named by its SID (or, for a Sync
-// Document asked for by unique name, by that name and a well-formed SID).
+// Document asked for by what may be a unique name, by that SID or name, and
+// a well-formed SID).
 func (id identity) checkSID(sidJSON, nameJSON json.RawMessage) string {
 	var sid, name *string
 	switch {
@@ -149,18 +152,16 @@ func (id identity) checkSID(sidJSON, nameJSON json.RawMessage) string {
 		return "the body has no sid" + id.asked()
 	case !validSID(id.prefix, *sid):
 		return fmt.Sprintf("sid %q is not a %s SID", truncate(*sid), id.prefix)
-	case !id.byName && id.want != "" && !strings.EqualFold(*sid, id.want):
-		return fmt.Sprintf("sid %q, but %q was asked for", *sid, id.want)
-	case !id.byName:
+	case id.want == "" || strings.EqualFold(*sid, id.want):
 		return ""
-	}
-	if json.Unmarshal(nameJSON, &name) != nil || name == nil {
+	case id.byName && json.Unmarshal(nameJSON, &name) == nil && name != nil && *name == id.want:
+		return ""
+	case !id.byName:
+		return fmt.Sprintf("sid %q, but %q was asked for", *sid, truncate(id.want))
+	case name == nil:
 		return "the body has no unique_name" + id.asked()
 	}
-	if *name != id.want {
-		return fmt.Sprintf("unique_name %q, but %q was asked for", truncate(*name), truncate(id.want))
-	}
-	return ""
+	return fmt.Sprintf("unique_name %q, but %q was asked for", truncate(*name), truncate(id.want))
 }
 
 // asked names the value the request asked for, for a message about a body

@@ -39,6 +39,7 @@ func TestIdentityOfEveryPath(t *testing.T) {
 		{must(w.reservationPath(workerParent, wk, wr)), nil, identity{field: "sid", prefix: "WR", want: wr}},
 		{must(w.reservationsPath(workerParent, wk)), nil, identity{field: "sid", prefix: "WR"}},
 		{must(s.documentPath(et)), nil, identity{field: "sid", prefix: "ET", want: et}},
+		{must(s.documentPath("ET0123456789ABCDEF0123456789ABCDEF")), nil, identity{field: "sid", prefix: "ET", want: "ET0123456789ABCDEF0123456789ABCDEF", byName: true}},
 		{must(s.documentPath("Documents")), nil, identity{field: "sid", prefix: "ET", want: "Documents", byName: true}},
 		{must(s.documentsPath()), nil, identity{field: "sid", prefix: "ET"}},
 		{must(s.listItemPath("Items", 7)), nil, identity{field: "index", want: "7"}},
