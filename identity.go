@@ -70,23 +70,24 @@ func identityOf(r *request) identity {
 
 // readOne decodes a 2xx body of one resource with dec, after checking that it
 // is a JSON object, and then that it names the resource id names. It returns
-// why the body is unusable, or "".
-func readOne[T any](id identity, body []byte, etag string, dec func([]byte, string) (*T, error)) (*T, string) {
+// why the body is unusable, or "", and whether the body names another
+// resource of the collection (whose version, not ours, its ETag is).
+func readOne[T any](id identity, body []byte, etag string, dec func([]byte, string) (*T, error)) (*T, string, bool) {
 	b := bytes.TrimSpace(body)
 	switch {
 	case len(b) == 0:
-		return nil, "empty body"
+		return nil, "empty body", false
 	case b[0] != '{' && json.Valid(b):
-		return nil, "the body is " + jsonKind(b[0]) + ", not a JSON object"
+		return nil, "the body is " + jsonKind(b[0]) + ", not a JSON object", false
 	}
 	v, err := dec(body, etag)
 	if err != nil {
-		return nil, "decoding: " + err.Error()
+		return nil, "decoding: " + err.Error(), false
 	}
 	if why := id.check(b); why != "" {
-		return nil, why
+		return nil, why, identity{field: id.field, prefix: id.prefix}.check(b) == ""
 	}
-	return v, ""
+	return v, "", false
 }
 
 // jsonKind names the kind of a JSON value that is not an object, from its
