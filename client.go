@@ -820,7 +820,7 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 					bad(fmt.Sprintf("list item %d: %v: %d bytes, cap %d", i, errBodyTooLarge, len(raw), MaxResourceBytes))
 					return
 				}
-				v, why := readOne(id, raw, "", dec)
+				v, why, _ := readOne(id, raw, "", dec)
 				if why != "" {
 					bad(fmt.Sprintf("list item %d: %s", i, why))
 					return

@@ -77,16 +77,21 @@ func newOps[T any](c *Client, product string, path []string, dec func([]byte, st
 // call performs r and decodes its 2xx body with dec (which also gets the
 // ETag header). A body that is not a JSON object naming the resource r asks
 // for (see identityOf) is a *badResponseError carrying the 2xx status: the
-// engine takes a write so answered as landed (see update.committed).
+// engine takes a write so answered as landed (see update.committed), with
+// the answer's ETag unless the body names another resource.
 func call[T any](ctx context.Context, c *Client, r *request, dec func([]byte, string) (*T, error)) (*T, error) {
 	u := c.endpoint(r)
 	resp, err := c.sendURL(ctx, r, u)
 	if err != nil {
 		return nil, err
 	}
-	v, why := readOne(identityOf(r), resp.body, resp.etag, dec)
+	v, why, foreign := readOne(identityOf(r), resp.body, resp.etag, dec)
 	if why != "" {
-		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, ETag: resp.etag, Reason: c.scrub.scrub(why)}
+		etag := resp.etag
+		if foreign {
+			etag = "" // another resource's version: never an If-Match for this one
+		}
+		return nil, &badResponseError{Method: r.method, URL: redactURL(u), Status: resp.status, ETag: etag, Reason: c.scrub.scrub(why)}
 	}
 	return v, nil
 }

@@ -15,7 +15,7 @@ type identity struct {
 	field  string // the JSON field naming the resource: "sid", "index" or "key"; "" for none known
 	prefix string // for "sid": the SID's two letters
 	want   string // the value the request names; "" for a create without one, or a list page
-	byName bool   // want is a Sync Document's unique name, carried in unique_name
+	byName bool   // want may be a Sync Document's unique name (carried in unique_name), or its SID
 }
 
 // collections maps each collection this package reads or writes to the
@@ -62,8 +62,16 @@ func identityOf(r *request) identity {
 	case id.field == "key":
 		id.want = r.form.Get("Key")
 	}
-	id.byName = id.prefix == "ET" && id.want != "" && !validSID("ET", id.want)
+	id.byName = id.prefix == "ET" && id.want != "" && !twilioSID(id.want)
 	return id
+}
+
+// twilioSID reports whether s matches Twilio's SID pattern, two capitals
+// and 32 lower-case hex digits: Twilio refuses such unique names (error
+// 54302), so anything else in a Sync path ("ETABC…" included) may be one.
+func twilioSID(s string) bool {
+	return len(s) == 34 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' &&
+		validSID(s[:2], s) && s[2:] == strings.ToLower(s[2:])
 }
 
 // stableName reports whether path names one resource for ever, so that an
@@ -80,7 +88,7 @@ func stableName(path []string) bool {
 			return false // a key
 		case i == 6 && path[3] == "Lists":
 			// an index
-		case len(seg) < 2 || !validSID(seg[:2], seg):
+		case path[1] == "Services" && !twilioSID(seg), len(seg) < 2 || !validSID(seg[:2], seg):
 			return false
 		}
 	}
@@ -89,23 +97,24 @@ func stableName(path []string) bool {
 
 // readOne decodes a 2xx body of one resource with dec, after checking that it
 // is a JSON object, and then that it names the resource id names. It returns
-// why the body is unusable, or "".
-func readOne[T any](id identity, body []byte, etag string, dec func([]byte, string) (*T, error)) (*T, string) {
+// why the body is unusable, or "", and whether the body names another
+// resource of the collection (whose version, not ours, its ETag is).
+func readOne[T any](id identity, body []byte, etag string, dec func([]byte, string) (*T, error)) (*T, string, bool) {
 	b := bytes.TrimSpace(body)
 	switch {
 	case len(b) == 0:
-		return nil, "empty body"
+		return nil, "empty body", false
 	case b[0] != '{' && json.Valid(b):
-		return nil, "the body is " + jsonKind(b[0]) + ", not a JSON object"
+		return nil, "the body is " + jsonKind(b[0]) + ", not a JSON object", false
 	}
 	v, err := dec(body, etag)
 	if err != nil {
-		return nil, "decoding: " + err.Error()
+		return nil, "decoding: " + err.Error(), false
 	}
 	if why := id.checkDecoded(v, b); why != "" {
-		return nil, why
+		return nil, why, identity{field: id.field, prefix: id.prefix}.checkDecoded(v, b) == ""
 	}
-	return v, ""
+	return v, "", false
 }
 
 // checkDecoded is check on the decoded resource where its fields tell a
@@ -209,24 +218,24 @@ func (id identity) checkKey(k string) string {
 }
 
 // checkSID is check for a resource named by its SID (or, for a Sync
-// Document asked for by unique name, by that name and a well-formed SID);
-// "" is an absent sid or name.
+// Document asked for by what may be a unique name, by that SID or name, and
+// a well-formed SID); "" is an absent sid or name.
 func (id identity) checkSID(sid, name string) string {
 	switch {
 	case sid == "":
 		return "the body has no sid" + id.asked()
 	case !validSID(id.prefix, sid):
 		return fmt.Sprintf("sid %q is not a %s SID", truncate(sid), id.prefix)
-	case !id.byName && id.want != "" && !strings.EqualFold(sid, id.want):
-		return fmt.Sprintf("sid %q, but %q was asked for", sid, id.want)
-	case !id.byName:
+	case id.want == "" || strings.EqualFold(sid, id.want):
 		return ""
+	case id.byName && name != "" && name == id.want:
+		return ""
+	case !id.byName:
+		return fmt.Sprintf("sid %q, but %q was asked for", sid, truncate(id.want))
 	case name == "":
 		return "the body has no unique_name" + id.asked()
-	case name != id.want:
-		return fmt.Sprintf("unique_name %q, but %q was asked for", truncate(name), truncate(id.want))
 	}
-	return ""
+	return fmt.Sprintf("unique_name %q, but %q was asked for", truncate(name), truncate(id.want))
 }
 
 // asked names the value the request asked for, for a message about a body

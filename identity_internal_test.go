@@ -39,6 +39,7 @@ func TestIdentityOfEveryPath(t *testing.T) {
 		{must(w.reservationPath(workerParent, wk, wr)), nil, identity{field: "sid", prefix: "WR", want: wr}},
 		{must(w.reservationsPath(workerParent, wk)), nil, identity{field: "sid", prefix: "WR"}},
 		{must(s.documentPath(et)), nil, identity{field: "sid", prefix: "ET", want: et}},
+		{must(s.documentPath("ET0123456789ABCDEF0123456789ABCDEF")), nil, identity{field: "sid", prefix: "ET", want: "ET0123456789ABCDEF0123456789ABCDEF", byName: true}},
 		{must(s.documentPath("Documents")), nil, identity{field: "sid", prefix: "ET", want: "Documents", byName: true}},
 		{must(s.documentsPath()), nil, identity{field: "sid", prefix: "ET"}},
 		{must(s.listItemPath("Items", 7)), nil, identity{field: "index", want: "7"}},
@@ -62,7 +63,7 @@ func TestIdentityCheckOfADecodedTaskAllocatesNothing(t *testing.T) {
 	id := identity{field: "sid", prefix: "WT", want: wt}
 	plain := testing.AllocsPerRun(50, func() { _, _ = decodeTask(body, `"0"`) })
 	checked := testing.AllocsPerRun(50, func() {
-		if _, why := readOne(id, body, `"0"`, decodeTask); why != "" {
+		if _, why, _ := readOne(id, body, `"0"`, decodeTask); why != "" {
 			t.Fatal(why)
 		}
 	})
@@ -103,6 +104,7 @@ func TestStableName(t *testing.T) {
 		{must(w.reservationPath(workerParent, wk, wr)), true},
 		{must(s.documentPath(et)), true},
 		{must(s.documentPath("config")), false},
+		{must(s.documentPath("ET0123456789ABCDEF0123456789ABCDEF")), false}, // a unique name to Twilio
 		{must(s.listItemPath(es, 7)), true},
 		{must(s.listItemPath("cart", 7)), false},
 		{must(s.mapItemPath(mp, "k")), false},

@@ -63,7 +63,7 @@ type idFamily struct {
 	fetch       func(context.Context, *ifmatch.Client) error
 	// update runs the loop with a mutator that changes something, and
 	// reports whether the result shows that change.
-	update   func(context.Context, *ifmatch.Client, *ifmatch.OperationResult) (bool, error)
+	update   func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult, etag string) (bool, error)
 	updateIf func(context.Context, *ifmatch.Client) error
 	create   func(context.Context, *ifmatch.Client) error // nil: no create
 	list     func(context.Context, *ifmatch.Client) error
@@ -85,9 +85,9 @@ func taskRouterFamilies() []idFamily {
 				_, err := wsOf(c).FetchTask(ctx, testTask)
 				return err
 			},
-			update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult) (bool, error) {
+			update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult, etag string) (bool, error) {
 				t, err := wsOf(c).UpdateTask(ctx, testTask, func(t *ifmatch.Task) error { t.Attributes["x"] = "1"; return nil }, ifmatch.ReportResult(res))
-				return err == nil && t.SID == testTask && t.Attributes["x"] == "1" && t.Attributes["keep"] == true && t.ETag == `"2"`, err
+				return err == nil && t.SID == testTask && t.Attributes["x"] == "1" && t.Attributes["keep"] == true && t.ETag == etag, err
 			},
 			updateIf: func(ctx context.Context, c *ifmatch.Client) error {
 				_, err := wsOf(c).UpdateTaskIf(ctx, testTask, `"1"`, ifmatch.TaskUpdate{Priority: ptr(3)})
@@ -105,9 +105,9 @@ func taskRouterFamilies() []idFamily {
 				_, err := wsOf(c).FetchWorker(ctx, idWorker)
 				return err
 			},
-			update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult) (bool, error) {
+			update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult, etag string) (bool, error) {
 				w, err := wsOf(c).UpdateWorker(ctx, idWorker, func(w *ifmatch.Worker) error { w.Attributes["x"] = "1"; return nil }, ifmatch.ReportResult(res))
-				return err == nil && w.SID == idWorker && w.Attributes["x"] == "1" && w.Attributes["keep"] == true && w.ETag == `"2"`, err
+				return err == nil && w.SID == idWorker && w.Attributes["x"] == "1" && w.Attributes["keep"] == true && w.ETag == etag, err
 			},
 			updateIf: func(ctx context.Context, c *ifmatch.Client) error {
 				_, err := wsOf(c).UpdateWorkerIf(ctx, idWorker, `"1"`, ifmatch.WorkerUpdate{FriendlyName: "v"})
@@ -128,8 +128,8 @@ func reservationFamilies() []idFamily {
 	good := map[string]any{"sid": idRes, "task_sid": testTask, "worker_sid": idWorker, "reservation_status": "pending"}
 	accept := func(r *ifmatch.Reservation) error { r.ReservationStatus = ifmatch.ReservationAccepted; return nil }
 	accepted := ifmatch.ReservationUpdate{ReservationStatus: ifmatch.ReservationAccepted}
-	shows := func(r *ifmatch.Reservation, err error) (bool, error) {
-		return err == nil && r.SID == idRes && r.ReservationStatus == ifmatch.ReservationAccepted && r.ETag == `"2"`, err
+	shows := func(etag string, r *ifmatch.Reservation, err error) (bool, error) {
+		return err == nil && r.SID == idRes && r.ReservationStatus == ifmatch.ReservationAccepted && r.ETag == etag, err
 	}
 	return []idFamily{
 		{name: "TaskReservation", field: "sid", other: "WR" + idOtherSID, listKey: "reservations", good: good,
@@ -137,8 +137,9 @@ func reservationFamilies() []idFamily {
 				_, err := wsOf(c).FetchTaskReservation(ctx, testTask, idRes)
 				return err
 			},
-			update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult) (bool, error) {
-				return shows(wsOf(c).UpdateTaskReservation(ctx, testTask, idRes, accept, ifmatch.ReportResult(res)))
+			update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult, etag string) (bool, error) {
+				r, err := wsOf(c).UpdateTaskReservation(ctx, testTask, idRes, accept, ifmatch.ReportResult(res))
+				return shows(etag, r, err)
 			},
 			updateIf: func(ctx context.Context, c *ifmatch.Client) error {
 				_, err := wsOf(c).UpdateTaskReservationIf(ctx, testTask, idRes, `"1"`, accepted)
@@ -153,8 +154,9 @@ func reservationFamilies() []idFamily {
 				_, err := wsOf(c).FetchWorkerReservation(ctx, idWorker, idRes)
 				return err
 			},
-			update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult) (bool, error) {
-				return shows(wsOf(c).UpdateWorkerReservation(ctx, idWorker, idRes, accept, ifmatch.ReportResult(res)))
+			update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult, etag string) (bool, error) {
+				r, err := wsOf(c).UpdateWorkerReservation(ctx, idWorker, idRes, accept, ifmatch.ReportResult(res))
+				return shows(etag, r, err)
 			},
 			updateIf: func(ctx context.Context, c *ifmatch.Client) error {
 				_, err := wsOf(c).UpdateWorkerReservationIf(ctx, idWorker, idRes, `"1"`, accepted)
@@ -177,8 +179,8 @@ func syncBody(field string, v any, extra ...any) map[string]any {
 }
 
 // syncShows reports whether a Sync update's result carries the change.
-func syncShows(data map[string]any, etag string, err error) (bool, error) {
-	return err == nil && data["x"] == "1" && data["keep"] == true && etag == `"2"`, err
+func syncShows(data map[string]any, got, etag string, err error) (bool, error) {
+	return err == nil && data["x"] == "1" && data["keep"] == true && got == etag, err
 }
 
 func setX(d *map[string]any) { (*d)["x"] = "1" }
@@ -198,12 +200,12 @@ func documentFamilies() []idFamily {
 				_, err := svcOf(c).FetchDocument(ctx, doc)
 				return err
 			},
-			update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult) (bool, error) {
+			update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult, etag string) (bool, error) {
 				d, err := svcOf(c).UpdateDocument(ctx, doc, func(d *ifmatch.Document) error { setX(&d.Data); return nil }, ifmatch.ReportResult(res))
 				if err != nil {
 					return false, err
 				}
-				return syncShows(d.Data, d.ETag, err)
+				return syncShows(d.Data, d.ETag, etag, err)
 			},
 			updateIf: func(ctx context.Context, c *ifmatch.Client) error {
 				_, err := svcOf(c).UpdateDocumentIf(ctx, doc, `"1"`, syncX)
@@ -227,12 +229,12 @@ func listItemFamily() idFamily {
 			_, err := svcOf(c).FetchListItem(ctx, idList, 3)
 			return err
 		},
-		update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult) (bool, error) {
+		update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult, etag string) (bool, error) {
 			i, err := svcOf(c).UpdateListItem(ctx, idList, 3, func(i *ifmatch.ListItem) error { setX(&i.Data); return nil }, ifmatch.ReportResult(res))
 			if err != nil {
 				return false, err
 			}
-			return syncShows(i.Data, i.ETag, err)
+			return syncShows(i.Data, i.ETag, etag, err)
 		},
 		updateIf: func(ctx context.Context, c *ifmatch.Client) error {
 			_, err := svcOf(c).UpdateListItemIf(ctx, idList, 3, `"1"`, syncX)
@@ -255,12 +257,12 @@ func mapItemFamily() idFamily {
 			_, err := svcOf(c).FetchMapItem(ctx, idMap, "k")
 			return err
 		},
-		update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult) (bool, error) {
+		update: func(ctx context.Context, c *ifmatch.Client, res *ifmatch.OperationResult, etag string) (bool, error) {
 			i, err := svcOf(c).UpdateMapItem(ctx, idMap, "k", func(i *ifmatch.MapItem) error { setX(&i.Data); return nil }, ifmatch.ReportResult(res))
 			if err != nil {
 				return false, err
 			}
-			return syncShows(i.Data, i.ETag, err)
+			return syncShows(i.Data, i.ETag, etag, err)
 		},
 		updateIf: func(ctx context.Context, c *ifmatch.Client) error {
 			_, err := svcOf(c).UpdateMapItemIf(ctx, idMap, "k", `"1"`, syncX)
@@ -291,6 +293,7 @@ func drain[T any](seq iter.Seq2[*T, error]) error {
 type badBody struct {
 	name, body, says string
 	named            bool // bad only where a resource is named: fine as a list item
+	foreign          bool // names another resource of the collection, whose version its ETag is
 }
 
 // badBodies are the 2xx bodies that do not name f's resource.
@@ -300,8 +303,8 @@ func (f idFamily) badBodies(t *testing.T) []badBody {
 		{name: "null", body: "null", says: "null, not a JSON object"},
 		{name: "empty object", body: "{}", says: "the body has no "},
 		{name: "array", body: "[" + jsonWith(t, f.good, "", nil) + "]", says: "a JSON array, not a JSON object"},
-		{name: "no identity", body: without, says: "no " + f.field},
-		{name: "another resource", body: other, says: fmt.Sprint(f.other), named: true},
+		{name: "no identity", body: without, says: "no " + f.field, foreign: f.field == "unique_name"}, // a Document all the same
+		{name: "another resource", body: other, says: fmt.Sprint(f.other), named: true, foreign: true},
 	}
 }
 
@@ -353,7 +356,7 @@ func TestBadIdentityOnRead(t *testing.T) {
 				c, _ := hostile(t, s.handle)
 				checkBad(t, f.fetch(ctxT(t), c), bad.says)
 				var res ifmatch.OperationResult
-				_, err := f.update(ctxT(t), c, &res)
+				_, err := f.update(ctxT(t), c, &res, "")
 				checkBad(t, err, bad.says)
 				if gets, posts := s.counts(); posts != 0 || gets < 2 {
 					t.Fatalf("%d GETs, %d POSTs: want the reads only", gets, posts)
@@ -412,8 +415,9 @@ func TestGoodIdentityAccepted(t *testing.T) {
 
 // A conditional write answered 2xx landed, whatever its body: the update
 // loop returns the state it wrote (the version read plus the change, with
-// the answer's ETag), nil error and Updated, after exactly one POST and no
-// read-back; never ErrOutcomeUnknown, never a second write.
+// the answer's ETag, unless the body names another resource: then none),
+// nil error and Updated, after exactly one POST and no read-back; never
+// ErrOutcomeUnknown, never a second write.
 func TestBadIdentityOnLoopWrite(t *testing.T) {
 	t.Parallel()
 	for _, f := range idFamilies() {
@@ -423,7 +427,11 @@ func TestBadIdentityOnLoopWrite(t *testing.T) {
 				s := &idServer{get: jsonWith(t, f.good, "", nil), post: bad.body}
 				c, _ := hostile(t, s.handle)
 				var res ifmatch.OperationResult
-				shows, err := f.update(ctxT(t), c, &res)
+				etag := `"2"`
+				if bad.foreign {
+					etag = "" // another resource's version: not the one written
+				}
+				shows, err := f.update(ctxT(t), c, &res, etag)
 				if err != nil || !shows || res != ifmatch.Updated {
 					t.Fatalf("err = %v, result shows the change: %v, res %q: the write landed", err, shows, res)
 				}
