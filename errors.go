@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -182,9 +183,11 @@ func (e *OutcomeUnknownError) Unwrap() []error {
 // unknownCause is the cause of an [OutcomeUnknownError]: err, except that it
 // matches none of the sentinels that claim nothing was applied
 // ([ErrInvalidArgument], [ErrMutatorAborted], [ErrConflict],
-// [ErrPreconditionFailed], [ErrNotFound], [ErrAlreadyExists]) and is never a
-// [*ConflictError]. Everything else (context errors, [*APIError],
-// [ErrRateLimited], transport failures) still matches, for diagnosis.
+// [ErrPreconditionFailed], [ErrNotFound], [ErrAlreadyExists]), is never a
+// [*ConflictError], and hides the error a mutator refused with (a caller
+// that checks its own errors first would read "refused"). Everything else
+// (context errors, [*APIError], [ErrRateLimited], transport failures)
+// still matches, for diagnosis; the message is err's, whole.
 type unknownCause struct{ err error }
 
 func (c unknownCause) Error() string { return c.err.Error() }
@@ -194,14 +197,45 @@ func (c unknownCause) Is(target error) bool {
 	case ErrInvalidArgument, ErrMutatorAborted, ErrConflict, ErrPreconditionFailed, ErrNotFound, ErrAlreadyExists:
 		return false
 	}
-	return errors.Is(c.err, target)
+	return walkCause(c.err, func(e error) bool { return errors.Is(e, target) })
 }
 
 func (c unknownCause) As(target any) bool {
 	if _, ok := target.(**ConflictError); ok {
 		return false
 	}
-	return errors.As(c.err, target)
+	return walkCause(c.err, func(e error) bool { return errors.As(e, target) })
+}
+
+// walkCause reports whether match holds for err, looking through the joins
+// and wraps that hold a mutator's refusal (an error wrapping
+// [ErrMutatorAborted]) without ever looking into one. match sees err itself
+// only where err has no refusal inside.
+func walkCause(err error, match func(error) bool) bool {
+	if err == nil || refusal(err) {
+		return false
+	}
+	if !errors.Is(err, ErrMutatorAborted) {
+		return match(err)
+	}
+	switch x := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range x.Unwrap() {
+			if walkCause(e, match) {
+				return true
+			}
+		}
+	case interface{ Unwrap() error }:
+		return walkCause(x.Unwrap(), match)
+	}
+	return false
+}
+
+// refusal reports whether err is a mutator's refusal: it wraps
+// [ErrMutatorAborted] itself.
+func refusal(err error) bool {
+	x, ok := err.(interface{ Unwrap() []error })
+	return ok && slices.Contains(x.Unwrap(), ErrMutatorAborted)
 }
 
 // twilioErrorBody is Twilio's JSON error shape.
@@ -254,7 +288,8 @@ func snippet(b []byte) string {
 //     decide the answer;
 //  2. [ErrMutatorAborted] → 422: your mutator refused the change. Check your
 //     own errors first (errors.Is(err, yourErr) works through the wrapping)
-//     when they deserve another status;
+//     when they deserve another status: it never holds when an earlier
+//     write of the call may have landed ([ErrOutcomeUnknown]);
 //  3. [ErrOutcomeUnknown] → 502: the write may or may not have landed. The
 //     service's client must not blindly resend a non-idempotent request
 //     (with [IdempotencyKey] it may);

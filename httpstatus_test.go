@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -84,6 +85,15 @@ func TestOutcomeUnknownCauseClaimsNothing(t *testing.T) {
 	var ce *ifmatch.ConflictError
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ae) || ae != last || errors.As(err, &ce) {
 		t.Errorf("%v: want the deadline and the APIError visible, no ConflictError", err)
+	}
+	// A mutator's refusal inside the cause is hidden whole (the caller's own
+	// error included), the context's end beside it is not.
+	mine := &os.PathError{Op: "mine", Err: errors.New("refused")}
+	refusal := fmt.Errorf("%w: %w", ifmatch.ErrMutatorAborted, mine)
+	err = &ifmatch.OutcomeUnknownError{Cause: fmt.Errorf("round: %w", errors.Join(context.Canceled, refusal))}
+	var pe *os.PathError
+	if errors.Is(err, mine) || errors.As(err, &pe) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("%v: want the mutator's error hidden from Is/As (but in the message), the context's end visible", err)
 	}
 	if errors.Is(&ifmatch.OutcomeUnknownError{}, ifmatch.ErrConflict) || !errors.Is(&ifmatch.OutcomeUnknownError{}, ifmatch.ErrOutcomeUnknown) {
 		t.Error("no cause: want only ErrOutcomeUnknown")
