@@ -268,7 +268,7 @@ func (o *Observer) EndUpdate(ctx context.Context, call ifmatch.UpdateCall, end i
 	span.SetAttributes(OutcomeKey.String(string(end.Outcome)), AttemptsKey.Int(end.Attempts))
 	if end.Err != nil {
 		span.SetAttributes(attribute.String("error.type", errorType(end.Err)))
-		span.SetStatus(codes.Error, end.Err.Error())
+		span.SetStatus(codes.Error, statusDescription(end.Err))
 	}
 	span.End()
 }
@@ -291,6 +291,23 @@ func appendStatus(attrs []attribute.KeyValue, status int, err error) []attribute
 		return append(attrs, attribute.String("error.type", errorType(err)))
 	}
 	return attrs
+}
+
+// statusDescription is the span status description of a call's error: its
+// error.type and, when the error carries an answer, the HTTP status and
+// Twilio's error code. Never err.Error(): an ifmatch error quotes the
+// request URL, whose path may hold a Sync unique name or map key.
+func statusDescription(err error) string {
+	d := "ifmatch: " + errorType(err)
+	var ae *ifmatch.APIError
+	if errors.As(err, &ae) {
+		d += " (HTTP " + strconv.Itoa(ae.Status)
+		if ae.Code != 0 {
+			d += ", Twilio error " + strconv.Itoa(ae.Code)
+		}
+		d += ")"
+	}
+	return d
 }
 
 // errorType classifies an error into a bounded set, for error.type.

@@ -75,6 +75,9 @@ func (e *env) renderSpans(t *testing.T) []string {
 		}
 		if s.Status.Code.String() != "Unset" {
 			b.WriteString(" | status " + s.Status.Code.String())
+			if s.Status.Description != "" && !http {
+				b.WriteString(": " + s.Status.Description)
+			}
 		}
 		out = append(out, b.String())
 		checkNoSecret(t, b.String()+s.Status.Description)
@@ -251,7 +254,7 @@ func TestUnknownOutcome(t *testing.T) {
 		"ifmatch.UpdateTask <- root {error.type=outcome_unknown ifmatch.attempts=1 ifmatch.outcome=unknown " + taskAttrs + "}" + queued1 +
 			` | ifmatch.attempt{error.type=transport ifmatch.attempt=1 ifmatch.if_match="0"}` +
 			" | ifmatch.read_back{http.response.status_code=200 ifmatch.try=1}" +
-			" | status Error",
+			" | status Error: ifmatch: outcome_unknown",
 	})
 	diff(t, "metrics", e.renderMetrics(t), []string{
 		"http.client.request.duration{http.request.method=GET http.response.status_code=200} count=2",
@@ -344,4 +347,22 @@ func TestCoalescedRound(t *testing.T) {
 	if posts != 1 {
 		t.Errorf("the round's lead span has %d POST children, want 1", posts)
 	}
+}
+
+// A failed call's span status says what failed (its error.type, HTTP status
+// and Twilio code), never the error's text: that quotes the request URL.
+func TestErrorStatusDescription(t *testing.T) {
+	e := newEnv(t)
+	missing := ifmatchtest.NewSID("WT")
+	_, err := e.client.Workspace(e.ws).UpdateTask(context.Background(), missing, func(tk *ifmatch.Task) error { return nil })
+	if !errors.Is(err, ifmatch.ErrNotFound) || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("got %v, want ErrNotFound quoting the URL", err)
+	}
+	var desc []string
+	for _, s := range e.spans.GetSpans() {
+		if s.InstrumentationScope.Name == otelifmatch.ScopeName {
+			desc = append(desc, s.Status.Code.String()+": "+s.Status.Description)
+		}
+	}
+	diff(t, "status", desc, []string{"Error: ifmatch: 404 (HTTP 404, Twilio error 20404)"})
 }
