@@ -186,9 +186,9 @@ func New(opts ...Option) *Observer {
 }
 
 // HTTPClient returns a copy of base (nil: a new http.Client) whose transport
-// (nil: http.DefaultTransport) is wrapped by otelhttp with the Observer's
-// providers, for [ifmatch.WithHTTPClient]: every try of every request is an
-// HTTP client span, a child of the update call's span, and is counted in
+// (nil: http.DefaultTransport) is wrapped by [Observer.Transport], for
+// [ifmatch.WithHTTPClient]: every try of every request is an HTTP client
+// span, a child of the update call's span, and is counted in
 // http.client.request.duration. opts go to otelhttp.NewTransport after the
 // providers.
 func (o *Observer) HTTPClient(base *http.Client, opts ...otelhttp.Option) *http.Client {
@@ -202,13 +202,21 @@ func (o *Observer) HTTPClient(base *http.Client, opts ...otelhttp.Option) *http.
 }
 
 // Transport wraps rt (nil: http.DefaultTransport) with otelhttp and the
-// Observer's providers.
+// Observer's providers, so that otelhttp never sees what a user chose in
+// the path nor a transport error's text: it is given a copy of each request
+// whose URL keeps the scheme, host, resource names, versions and SIDs and
+// has every other path segment replaced by a placeholder ("{name}", "{key}",
+// "{index}", "{identity}"), without user info, query or fragment (so
+// url.full and whatever a span name formatter or filter in opts reads are
+// redacted), and, for a try that fails without an answer, an error whose
+// text is only its class ("transport error: timeout"). rt gets the request
+// as sent, and the caller the response and error as rt returns them.
 func (o *Observer) Transport(rt http.RoundTripper, opts ...otelhttp.Option) http.RoundTripper {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
 	all := append([]otelhttp.Option{otelhttp.WithTracerProvider(o.cfg.tp), otelhttp.WithMeterProvider(o.cfg.mp)}, opts...)
-	return otelhttp.NewTransport(rt, all...)
+	return &redactedTransport{next: otelhttp.NewTransport(&restoreTransport{base: rt}, all...)}
 }
 
 // StartUpdate starts the call's span.

@@ -30,6 +30,7 @@ type env struct {
 	spans  *tracetest.InMemoryExporter
 	reader *sdkmetric.ManualReader
 	tp     *sdktrace.TracerProvider
+	obs    *otelifmatch.Observer
 	client *ifmatch.Client
 	ws     string
 	task   string
@@ -40,9 +41,9 @@ func newEnv(t *testing.T, srvOpts ...ifmatchtest.Option) *env {
 	t.Cleanup(e.srv.Close)
 	e.tp = sdktrace.NewTracerProvider(sdktrace.WithSyncer(e.spans))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(e.reader))
-	obs := otelifmatch.New(otelifmatch.WithTracerProvider(e.tp), otelifmatch.WithMeterProvider(mp))
-	e.client = e.srv.Client(ifmatch.WithObserver(obs),
-		ifmatch.WithHTTPClient(obs.HTTPClient(&http.Client{Transport: e.srv.CallTransport(nil)})))
+	e.obs = otelifmatch.New(otelifmatch.WithTracerProvider(e.tp), otelifmatch.WithMeterProvider(mp))
+	e.client = e.srv.Client(ifmatch.WithObserver(e.obs),
+		ifmatch.WithHTTPClient(e.obs.HTTPClient(&http.Client{Transport: e.srv.CallTransport(nil)})))
 	e.ws = e.srv.AddWorkspace()
 	e.task = e.srv.AddTask(e.ws, map[string]any{"n": 0})
 	return e
@@ -75,7 +76,7 @@ func (e *env) renderSpans(t *testing.T) []string {
 		}
 		if s.Status.Code.String() != "Unset" {
 			b.WriteString(" | status " + s.Status.Code.String())
-			if s.Status.Description != "" && !http {
+			if s.Status.Description != "" {
 				b.WriteString(": " + s.Status.Description)
 			}
 		}
@@ -249,7 +250,7 @@ func TestUnknownOutcome(t *testing.T) {
 	}
 	diff(t, "spans", e.renderSpans(t), []string{
 		"HTTP GET <- ifmatch.UpdateTask {http.request.method=GET http.response.status_code=200}",
-		"HTTP POST <- ifmatch.UpdateTask {http.request.method=POST} | status Error",
+		"HTTP POST <- ifmatch.UpdateTask {http.request.method=POST} | status Error: transport error: connection_closed",
 		"HTTP GET <- ifmatch.UpdateTask {http.request.method=GET http.response.status_code=200}",
 		"ifmatch.UpdateTask <- root {error.type=outcome_unknown ifmatch.attempts=1 ifmatch.outcome=unknown " + taskAttrs + "}" + queued1 +
 			` | ifmatch.attempt{error.type=transport ifmatch.attempt=1 ifmatch.if_match="0"}` +
