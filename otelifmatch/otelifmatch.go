@@ -22,7 +22,12 @@
 // secrets; a Sync unique name, list index or map key is never recorded), and
 // at its end ifmatch.outcome (updated, unchanged, conflict, unknown, error)
 // and ifmatch.attempts. A conflict, unknown or error outcome sets the span's
-// status to Error with the error's message and an error.type attribute.
+// status to Error and an error.type attribute (outcome_unknown, conflict,
+// mutator_aborted, canceled, deadline_exceeded, invalid_argument, no_etag,
+// bad_response, the HTTP status of an API error, or transport); the status
+// description is "ifmatch: " + error.type, followed, when an answer came,
+// by its HTTP status and Twilio error code: "ifmatch: 404 (HTTP 404, Twilio
+// error 20404)". Never the error's message, which quotes the request URL.
 //
 // Its events, in order: ifmatch.queued (time queued for a coalesced round,
 // its callers, whether this call leads it), ifmatch.attempt (each conditional
@@ -34,8 +39,30 @@
 // requests and events belong to the span of the round's lead caller; the
 // spans of the other callers of the round link to it.
 //
-// No credential reaches a span: ifmatch never hands one to an observer, its
-// errors never contain one, and otelhttp records no Authorization header.
+// The HTTP spans are otelhttp's ("HTTP GET", "HTTP POST"): the method,
+// server.address and port, network.protocol.version, url.full,
+// http.response.status_code and
+// error.type. otelhttp is given a redacted copy of each request (see
+// [Observer.Transport]): url.full is the scheme, host and path without user
+// info, query or fragment, the path keeping only resource names ("Maps",
+// "Items"…), the version and SIDs, every other segment replaced by a
+// placeholder: ".../v1/Services/IS…/Maps/{name}/Items/{key}",
+// ".../Documents/{name}", ".../Lists/{name}/Items/{index}". A try that got
+// no answer has the status description "transport error: " + its class
+// (canceled, deadline_exceeded, dns, tls, timeout, connection_closed, dial,
+// connection, other) and error.type "*otelifmatch.transportError".
+//
+// So no span or metric holds a Sync unique name, list index, map key or
+// permission identity (user data, perhaps personal), a query string, a
+// value, or a credential: ifmatch hands an observer no credential and no
+// value, spans and events carry only the bounded attributes above (an
+// error's classification, never its text), and otelhttp records no
+// Authorization header. What is recorded: SIDs, the resource kind, ETags
+// (ifmatch.if_match), HTTP methods and statuses, Twilio error codes,
+// counts and durations. An otelhttp option passed to [Observer.HTTPClient]
+// (a span name formatter, a filter, WithMetricAttributesFn) sees the
+// redacted request too; one that records something else (WithClientTrace,
+// your own attributes) is yours to check.
 //
 // # Metrics
 //
