@@ -22,7 +22,12 @@
 // secrets; a Sync unique name, list index or map key is never recorded), and
 // at its end ifmatch.outcome (updated, unchanged, conflict, unknown, error)
 // and ifmatch.attempts. A conflict, unknown or error outcome sets the span's
-// status to Error with the error's message and an error.type attribute.
+// status to Error and an error.type attribute (outcome_unknown, conflict,
+// mutator_aborted, canceled, deadline_exceeded, invalid_argument, no_etag,
+// bad_response, the HTTP status of an API error, or transport); the status
+// description is "ifmatch: " + error.type, followed, when an answer came,
+// by its HTTP status and Twilio error code: "ifmatch: 404 (HTTP 404, Twilio
+// error 20404)". Never the error's message, which quotes the request URL.
 //
 // Its events, in order: ifmatch.queued (time queued for a coalesced round,
 // its callers, whether this call leads it), ifmatch.attempt (each conditional
@@ -34,8 +39,30 @@
 // requests and events belong to the span of the round's lead caller; the
 // spans of the other callers of the round link to it.
 //
-// No credential reaches a span: ifmatch never hands one to an observer, its
-// errors never contain one, and otelhttp records no Authorization header.
+// The HTTP spans are otelhttp's ("HTTP GET", "HTTP POST"): the method,
+// server.address and port, network.protocol.version, url.full,
+// http.response.status_code and
+// error.type. otelhttp is given a redacted copy of each request (see
+// [Observer.Transport]): url.full is the scheme, host and path without user
+// info, query or fragment, the path keeping only resource names ("Maps",
+// "Items"…), the version and SIDs, every other segment replaced by a
+// placeholder: ".../v1/Services/IS…/Maps/{name}/Items/{key}",
+// ".../Documents/{name}", ".../Lists/{name}/Items/{index}". A try that got
+// no answer has the status description "transport error: " + its class
+// (canceled, deadline_exceeded, dns, tls, timeout, connection_closed, dial,
+// connection, other) and error.type "*otelifmatch.transportError".
+//
+// So no span or metric holds a Sync unique name, list index, map key or
+// permission identity (user data, perhaps personal), a query string, a
+// value, or a credential: ifmatch hands an observer no credential and no
+// value, spans and events carry only the bounded attributes above (an
+// error's classification, never its text), and otelhttp records no
+// Authorization header. What is recorded: SIDs, the resource kind, ETags
+// (ifmatch.if_match), HTTP methods and statuses, Twilio error codes,
+// counts and durations. An otelhttp option passed to [Observer.HTTPClient]
+// (a span name formatter, a filter, WithMetricAttributesFn) sees the
+// redacted request too; one that records something else (WithClientTrace,
+// your own attributes) is yours to check.
 //
 // # Metrics
 //
@@ -186,9 +213,9 @@ func New(opts ...Option) *Observer {
 }
 
 // HTTPClient returns a copy of base (nil: a new http.Client) whose transport
-// (nil: http.DefaultTransport) is wrapped by otelhttp with the Observer's
-// providers, for [ifmatch.WithHTTPClient]: every try of every request is an
-// HTTP client span, a child of the update call's span, and is counted in
+// (nil: http.DefaultTransport) is wrapped by [Observer.Transport], for
+// [ifmatch.WithHTTPClient]: every try of every request is an HTTP client
+// span, a child of the update call's span, and is counted in
 // http.client.request.duration. opts go to otelhttp.NewTransport after the
 // providers.
 func (o *Observer) HTTPClient(base *http.Client, opts ...otelhttp.Option) *http.Client {
@@ -202,13 +229,21 @@ func (o *Observer) HTTPClient(base *http.Client, opts ...otelhttp.Option) *http.
 }
 
 // Transport wraps rt (nil: http.DefaultTransport) with otelhttp and the
-// Observer's providers.
+// Observer's providers, so that otelhttp never sees what a user chose in
+// the path nor a transport error's text: it is given a copy of each request
+// whose URL keeps the scheme, host, resource names, versions and SIDs and
+// has every other path segment replaced by a placeholder ("{name}", "{key}",
+// "{index}", "{identity}"), without user info, query or fragment (so
+// url.full and whatever a span name formatter or filter in opts reads are
+// redacted), and, for a try that fails without an answer, an error whose
+// text is only its class ("transport error: timeout"). rt gets the request
+// as sent, and the caller the response and error as rt returns them.
 func (o *Observer) Transport(rt http.RoundTripper, opts ...otelhttp.Option) http.RoundTripper {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
 	all := append([]otelhttp.Option{otelhttp.WithTracerProvider(o.cfg.tp), otelhttp.WithMeterProvider(o.cfg.mp)}, opts...)
-	return otelhttp.NewTransport(rt, all...)
+	return &redactedTransport{next: otelhttp.NewTransport(&restoreTransport{base: rt}, all...)}
 }
 
 // StartUpdate starts the call's span.
@@ -268,7 +303,7 @@ func (o *Observer) EndUpdate(ctx context.Context, call ifmatch.UpdateCall, end i
 	span.SetAttributes(OutcomeKey.String(string(end.Outcome)), AttemptsKey.Int(end.Attempts))
 	if end.Err != nil {
 		span.SetAttributes(attribute.String("error.type", errorType(end.Err)))
-		span.SetStatus(codes.Error, end.Err.Error())
+		span.SetStatus(codes.Error, statusDescription(end.Err))
 	}
 	span.End()
 }
@@ -291,6 +326,23 @@ func appendStatus(attrs []attribute.KeyValue, status int, err error) []attribute
 		return append(attrs, attribute.String("error.type", errorType(err)))
 	}
 	return attrs
+}
+
+// statusDescription is the span status description of a call's error: its
+// error.type and, when the error carries an answer, the HTTP status and
+// Twilio's error code. Never err.Error(): an ifmatch error quotes the
+// request URL, whose path may hold a Sync unique name or map key.
+func statusDescription(err error) string {
+	d := "ifmatch: " + errorType(err)
+	var ae *ifmatch.APIError
+	if errors.As(err, &ae) {
+		d += " (HTTP " + strconv.Itoa(ae.Status)
+		if ae.Code != 0 {
+			d += ", Twilio error " + strconv.Itoa(ae.Code)
+		}
+		d += ")"
+	}
+	return d
 }
 
 // errorType classifies an error into a bounded set, for error.type.

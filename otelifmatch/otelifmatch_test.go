@@ -30,6 +30,7 @@ type env struct {
 	spans  *tracetest.InMemoryExporter
 	reader *sdkmetric.ManualReader
 	tp     *sdktrace.TracerProvider
+	obs    *otelifmatch.Observer
 	client *ifmatch.Client
 	ws     string
 	task   string
@@ -40,9 +41,9 @@ func newEnv(t *testing.T, srvOpts ...ifmatchtest.Option) *env {
 	t.Cleanup(e.srv.Close)
 	e.tp = sdktrace.NewTracerProvider(sdktrace.WithSyncer(e.spans))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(e.reader))
-	obs := otelifmatch.New(otelifmatch.WithTracerProvider(e.tp), otelifmatch.WithMeterProvider(mp))
-	e.client = e.srv.Client(ifmatch.WithObserver(obs),
-		ifmatch.WithHTTPClient(obs.HTTPClient(&http.Client{Transport: e.srv.CallTransport(nil)})))
+	e.obs = otelifmatch.New(otelifmatch.WithTracerProvider(e.tp), otelifmatch.WithMeterProvider(mp))
+	e.client = e.srv.Client(ifmatch.WithObserver(e.obs),
+		ifmatch.WithHTTPClient(e.obs.HTTPClient(&http.Client{Transport: e.srv.CallTransport(nil)})))
 	e.ws = e.srv.AddWorkspace()
 	e.task = e.srv.AddTask(e.ws, map[string]any{"n": 0})
 	return e
@@ -75,6 +76,9 @@ func (e *env) renderSpans(t *testing.T) []string {
 		}
 		if s.Status.Code.String() != "Unset" {
 			b.WriteString(" | status " + s.Status.Code.String())
+			if s.Status.Description != "" {
+				b.WriteString(": " + s.Status.Description)
+			}
 		}
 		out = append(out, b.String())
 		checkNoSecret(t, b.String()+s.Status.Description)
@@ -246,12 +250,12 @@ func TestUnknownOutcome(t *testing.T) {
 	}
 	diff(t, "spans", e.renderSpans(t), []string{
 		"HTTP GET <- ifmatch.UpdateTask {http.request.method=GET http.response.status_code=200}",
-		"HTTP POST <- ifmatch.UpdateTask {http.request.method=POST} | status Error",
+		"HTTP POST <- ifmatch.UpdateTask {http.request.method=POST} | status Error: transport error: connection_closed",
 		"HTTP GET <- ifmatch.UpdateTask {http.request.method=GET http.response.status_code=200}",
 		"ifmatch.UpdateTask <- root {error.type=outcome_unknown ifmatch.attempts=1 ifmatch.outcome=unknown " + taskAttrs + "}" + queued1 +
 			` | ifmatch.attempt{error.type=transport ifmatch.attempt=1 ifmatch.if_match="0"}` +
 			" | ifmatch.read_back{http.response.status_code=200 ifmatch.try=1}" +
-			" | status Error",
+			" | status Error: ifmatch: outcome_unknown",
 	})
 	diff(t, "metrics", e.renderMetrics(t), []string{
 		"http.client.request.duration{http.request.method=GET http.response.status_code=200} count=2",
@@ -344,4 +348,22 @@ func TestCoalescedRound(t *testing.T) {
 	if posts != 1 {
 		t.Errorf("the round's lead span has %d POST children, want 1", posts)
 	}
+}
+
+// A failed call's span status says what failed (its error.type, HTTP status
+// and Twilio code), never the error's text: that quotes the request URL.
+func TestErrorStatusDescription(t *testing.T) {
+	e := newEnv(t)
+	missing := ifmatchtest.NewSID("WT")
+	_, err := e.client.Workspace(e.ws).UpdateTask(context.Background(), missing, func(tk *ifmatch.Task) error { return nil })
+	if !errors.Is(err, ifmatch.ErrNotFound) || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("got %v, want ErrNotFound quoting the URL", err)
+	}
+	var desc []string
+	for _, s := range e.spans.GetSpans() {
+		if s.InstrumentationScope.Name == otelifmatch.ScopeName {
+			desc = append(desc, s.Status.Code.String()+": "+s.Status.Description)
+		}
+	}
+	diff(t, "status", desc, []string{"Error: ifmatch: 404 (HTTP 404, Twilio error 20404)"})
 }
