@@ -115,7 +115,9 @@ func WithAPIKey(keySID, secret string) Option {
 // WithBaseURL sends every product's requests to one base URL (a proxy, or the
 // fake server of package ifmatchtest) instead of Twilio's per-product hosts.
 // Plain http is accepted only for loopback hosts: credentials never travel in
-// clear over a network.
+// clear over a network. The URL must carry no query and no fragment, and
+// [NewClient] refuses it together with [WithRegion] or [WithEdge], which
+// choose the host too (all [ErrInvalidArgument]).
 func WithBaseURL(u string) Option {
 	return func(c *clientConfig) error {
 		if _, err := parseBaseURL(u); err != nil {
@@ -127,7 +129,8 @@ func WithBaseURL(u string) Option {
 }
 
 // WithRegion selects a Twilio region (for example "ie1"), as twilio-go does:
-// requests go to {product}.{edge}.{region}.twilio.com.
+// requests go to {product}.{edge}.{region}.twilio.com. It conflicts with
+// [WithBaseURL].
 func WithRegion(region string) Option {
 	return func(c *clientConfig) error {
 		if !isHostLabel(region) {
@@ -139,7 +142,8 @@ func WithRegion(region string) Option {
 }
 
 // WithEdge selects a Twilio edge location (for example "dublin"). With an edge
-// and no region, the region is "us1", as in Twilio's own SDKs.
+// and no region, the region is "us1", as in Twilio's own SDKs. It conflicts
+// with [WithBaseURL].
 func WithEdge(edge string) Option {
 	return func(c *clientConfig) error {
 		if !isHostLabel(edge) {
@@ -252,6 +256,17 @@ func WithoutCoalescing() Option {
 	}
 }
 
+// checkHost refuses options that both choose the host requests go to.
+func (c *clientConfig) checkHost() error {
+	for _, o := range []struct{ name, v string }{{"WithRegion", c.region}, {"WithEdge", c.edge}} {
+		if c.baseURL != "" && o.v != "" {
+			return fmt.Errorf("%w: WithBaseURL and %s conflict: both choose the host requests go to; give one (NewClientFromEnv takes %s from %s)",
+				ErrInvalidArgument, o.name, o.name, map[string]string{"WithRegion": EnvRegion, "WithEdge": EnvEdge}[o.name])
+		}
+	}
+	return nil
+}
+
 // NewClient returns a Client for the account accountSID ("AC…"), authenticated
 // with authToken, or with an API key given by [WithAPIKey].
 func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
@@ -268,6 +283,9 @@ func NewClient(accountSID, authToken string, opts ...Option) (*Client, error) {
 			// token anyway, in case an argument got it by mistake.
 			return nil, newScrubber("", newSecret(authToken)).scrubError(err)
 		}
+	}
+	if err := cfg.checkHost(); err != nil {
+		return nil, err
 	}
 	c := &Client{accountSID: accountSID, username: accountSID, password: newSecret(authToken),
 		region: cfg.region, edge: cfg.edge, logger: cfg.logger}
@@ -324,7 +342,9 @@ const (
 // NewClientFromEnv builds a Client from TWILIO_ACCOUNT_SID and either
 // TWILIO_AUTH_TOKEN or TWILIO_API_KEY + TWILIO_API_SECRET, with the optional
 // TWILIO_REGION and TWILIO_EDGE. Its error names every variable missing.
-// Options given here are applied after those taken from the environment.
+// Options given here are applied after those taken from the environment;
+// [WithBaseURL] conflicts with TWILIO_REGION and TWILIO_EDGE as it does with
+// [WithRegion] and [WithEdge].
 func NewClientFromEnv(opts ...Option) (*Client, error) {
 	get := os.Getenv
 	var missing []string
@@ -405,8 +425,11 @@ func parseBaseURL(s string) (*url.URL, error) {
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("%w: base URL %q uses plain http on a non-loopback host; credentials must not travel in clear (use https)", ErrInvalidArgument, truncate(s))
 	}
+	if u.RawQuery != "" || u.ForceQuery || strings.Contains(s, "#") {
+		// A query may carry a key: the URL is not shown.
+		return nil, fmt.Errorf("%w: base URL must not carry a query or a fragment: every request builds its own (the URL is not shown)", ErrInvalidArgument)
+	}
 	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawQuery, u.Fragment = "", ""
 	return u, nil
 }
 

@@ -7,11 +7,11 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ifmatch-go/ifmatch/internal/inputcheck"
 )
 
 // ReservationStatus is a reservation's status (the spec's
@@ -133,33 +133,24 @@ type ReservationUpdate struct {
 	Instruction         string
 	PostWorkActivitySID string
 	// Params carries any other form field of the spec's UpdateTaskReservation
-	// (for example "DequeueFrom", "CallUrl", "To", "From"), by its spec name.
+	// or UpdateWorkerReservation (for example "DequeueFrom", "CallUrl", "To",
+	// "From"), by its spec name. A field the operation does not take is an
+	// [ErrInvalidArgument] before any request: Supervisor and SupervisorMode
+	// are UpdateTaskReservation's only, and ReservationStatus,
+	// WorkerActivitySid, Instruction and PostWorkActivitySid must be given
+	// in the typed fields above, whose values are checked.
 	Params url.Values
 }
 
-// reservationParams are the spec's UpdateTaskReservation form fields.
-var reservationParams = strings.Fields(`ReservationStatus WorkerActivitySid Instruction DequeuePostWorkActivitySid
-DequeueFrom DequeueRecord DequeueTimeout DequeueTo DequeueStatusCallbackUrl CallFrom CallRecord CallTimeout CallTo
-CallUrl CallStatusCallbackUrl CallAccept RedirectCallSid RedirectAccept RedirectUrl To From StatusCallback
-StatusCallbackMethod StatusCallbackEvent Timeout Record Muted Beep StartConferenceOnEnter EndConferenceOnExit WaitUrl
-WaitMethod EarlyMedia MaxParticipants ConferenceStatusCallback ConferenceStatusCallbackMethod
-ConferenceStatusCallbackEvent ConferenceRecord ConferenceTrim RecordingChannels RecordingStatusCallback
-RecordingStatusCallbackMethod ConferenceRecordingStatusCallback ConferenceRecordingStatusCallbackMethod Region
-SipAuthUsername SipAuthPassword DequeueStatusCallbackEvent PostWorkActivitySid SupervisorMode Supervisor
-EndConferenceOnCustomerExit BeepOnCustomerEntrance JitterBufferSize`)
-
-func (u *ReservationUpdate) form() (url.Values, error) {
-	f := url.Values{}
-	keys := make([]string, 0, len(u.Params))
-	for k := range u.Params {
-		keys = append(keys, k)
+// form checks u and encodes it for the Task path's UpdateTaskReservation,
+// or the Worker path's UpdateWorkerReservation when workerPath is set.
+func (u *ReservationUpdate) form(workerPath bool) (url.Values, error) {
+	if err := inputcheck.CheckReservationParams(ErrInvalidArgument, u.Params, workerPath); err != nil {
+		return nil, err
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !slices.Contains(reservationParams, k) {
-			return nil, fmt.Errorf("%w: %q is not a form field of a reservation update", ErrInvalidArgument, truncate(k))
-		}
-		f[k] = append([]string(nil), u.Params[k]...)
+	f := url.Values{}
+	for k, v := range u.Params {
+		f[k] = append([]string(nil), v...)
 	}
 	if u.ReservationStatus != "" {
 		if !u.ReservationStatus.valid() || !u.ReservationStatus.settable() {
@@ -269,7 +260,7 @@ func (w Workspace) updateReservationIf(ctx context.Context, p reservationParent,
 	if err := checkIfMatch(etag); err != nil {
 		return nil, err
 	}
-	f, err := u.form()
+	f, err := u.form(p == workerParent)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +335,9 @@ func (w Workspace) ListWorkerReservations(ctx context.Context, workerSID string,
 // empty etag is an [ErrInvalidArgument]; prefer
 // [Workspace.UpdateTaskReservationIf] with the ETag of
 // [Workspace.FetchTaskReservation], or [Workspace.UpdateWorkerReservation],
-// which falls back to the Task path by itself.
+// which falls back to the Task path by itself. The spec's
+// UpdateWorkerReservation takes no Supervisor or SupervisorMode: in
+// u.Params they are an [ErrInvalidArgument] here.
 func (w Workspace) UpdateWorkerReservationIf(ctx context.Context, workerSID, sid, etag string, u ReservationUpdate) (*Reservation, error) {
 	return w.updateReservationIf(ctx, workerParent, workerSID, sid, etag, u)
 }

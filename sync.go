@@ -198,8 +198,13 @@ type MapItemMutator = func(i *MapItem) error
 
 // SyncWrite holds the fields of one Sync write: the data (replaced as a
 // whole; nil sends none) and optional time-to-live values. A TTL of 0 clears
-// the expiry; nil sends nothing. ItemTTL and CollectionTTL apply to List and
-// Map items only.
+// the expiry; nil sends nothing. Checked before any request, as
+// [ErrInvalidArgument]: a TTL is whole seconds, at most one year
+// (31,536,000 s, Sync's limit); ItemTTL and CollectionTTL apply to List and
+// Map items only; TTL and ItemTTL are one field of an item under two names
+// (Twilio ignores TTL when both are sent), so setting both is refused;
+// CollectionTTL (the parent List's or Map's time-to-live) must come with
+// Data, TTL or ItemTTL in the same write, as the spec requires.
 type SyncWrite struct {
 	Data          map[string]any
 	TTL           *time.Duration
@@ -211,6 +216,10 @@ type SyncWrite struct {
 func TTL(d time.Duration) *time.Duration { return &d }
 
 func (u *SyncWrite) form(item bool) (url.Values, error) {
+	ttls := inputcheck.SyncTTLs{TTL: u.TTL, ItemTTL: u.ItemTTL, CollectionTTL: u.CollectionTTL}
+	if err := inputcheck.CheckSyncTTLs(ErrInvalidArgument, ttls, item, u.Data != nil); err != nil {
+		return nil, err
+	}
 	f := url.Values{}
 	if u.Data != nil {
 		if err := setSyncData(f, u.Data); err != nil {
@@ -221,16 +230,9 @@ func (u *SyncWrite) form(item bool) (url.Values, error) {
 		key string
 		d   *time.Duration
 	}{{"Ttl", u.TTL}, {"ItemTtl", u.ItemTTL}, {"CollectionTtl", u.CollectionTTL}} {
-		if t.d == nil {
-			continue
+		if t.d != nil {
+			f.Set(t.key, strconv.FormatInt(int64(*t.d/time.Second), 10))
 		}
-		if !item && t.key != "Ttl" {
-			return nil, fmt.Errorf("%w: %s applies to List and Map items only", ErrInvalidArgument, t.key)
-		}
-		if *t.d < 0 || *t.d%time.Second != 0 {
-			return nil, fmt.Errorf("%w: %s must be a non-negative whole number of seconds, got %s", ErrInvalidArgument, t.key, *t.d)
-		}
-		f.Set(t.key, strconv.FormatInt(int64(*t.d/time.Second), 10))
 	}
 	if len(f) == 0 {
 		return nil, fmt.Errorf("%w: SyncWrite sets no field", ErrInvalidArgument)
@@ -267,11 +269,11 @@ func diffData[T any](kind string, data func(*T) map[string]any) func(old, cur *T
 	}
 }
 
-// checkName accepts a SID or a unique name: 1-320 bytes of printable
+// checkName accepts a SID or a unique name: 1-320 characters of printable
 // UTF-8, and not "." or "..", which would change the meaning of the URL path.
 func checkName(what, s string) error {
 	if !inputcheck.ValidName(s) {
-		return fmt.Errorf("%w: %s %q is malformed: want a SID or a unique name of 1-320 bytes of printable UTF-8", ErrInvalidArgument, what, truncate(s))
+		return fmt.Errorf("%w: %s %q is malformed: want a SID or a unique name of 1-320 characters of printable UTF-8", ErrInvalidArgument, what, truncate(s))
 	}
 	return nil
 }

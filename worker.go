@@ -18,7 +18,8 @@ import (
 // plus the ETag of the version read.
 //
 // In an update loop's mutator, only Attributes, ActivitySID and FriendlyName
-// may be changed.
+// may be changed; ActivitySID and FriendlyName cannot be cleared (Twilio's
+// update has no way to unset them), which is an [ErrInvalidArgument].
 type Worker struct {
 	SID          string
 	AccountSID   string
@@ -147,6 +148,9 @@ func diffWorker(old, cur *Worker) (url.Values, error) {
 	var u WorkerUpdate
 	u.Attributes = changedObject(old.Attributes, cur.Attributes)
 	if old.ActivitySID != cur.ActivitySID {
+		if cur.ActivitySID == "" {
+			return nil, fmt.Errorf("%w: Worker.ActivitySID cannot be cleared (set another activity's SID)", ErrInvalidArgument)
+		}
 		u.ActivitySID = cur.ActivitySID
 	}
 	if old.FriendlyName != cur.FriendlyName {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ type contractEnv struct {
 	addMapItem     func(m, key string, data map[string]any)   // creates the map
 	setTaskAttrs   func(sid string, attrs map[string]any)
 	writes         func() int // writes that reached the store, or at least were sent
+	sent           func() int // requests sent (the in-memory ones: writes)
 }
 
 // contractEnvs are the implementations under contract: the real Client
@@ -49,6 +51,7 @@ var contractEnvs = map[string]func(t *testing.T) *contractEnv{
 			addMapItem:     func(m, k string, d map[string]any) { srv.AddMapItem(svc, m, k, d) },
 			setTaskAttrs:   func(sid string, a map[string]any) { srv.SetTaskAttributes(ws, sid, a) },
 			writes:         func() int { return srv.Count(http.MethodPost) + srv.Count(http.MethodDelete) },
+			sent:           func() int { return srv.Count("") },
 		}
 	},
 	"in-memory": func(t *testing.T) *contractEnv {
@@ -59,6 +62,7 @@ var contractEnvs = map[string]func(t *testing.T) *contractEnv{
 			addDocument: s.AddDocument, addListItem: s.AddListItem, addMapItem: s.AddMapItem,
 			setTaskAttrs: func(sid string, a map[string]any) { ws.SetTaskAttributes(sid, a) },
 			writes:       func() int { return ws.Writes() + s.Writes() },
+			sent:         func() int { return ws.Writes() + s.Writes() },
 		}
 	},
 }
@@ -599,6 +603,7 @@ var contractCases = []struct {
 			}
 		}
 	}},
+	{"spec refusals before any request", specRefusals},
 	{"seeding an item creates its missing List or Map", func(t *testing.T, e *contractEnv) {
 		if i := e.addListItem("new-list", map[string]any{"i": 0}); i != 0 {
 			t.Errorf("first index %d", i)
@@ -621,6 +626,111 @@ var contractCases = []struct {
 			t.Errorf("seeded map item: %v %v", mi, err)
 		}
 	}},
+}
+
+// specRefusals are inputs the spec does not allow: each is an
+// ErrInvalidArgument naming the field, before any request (a loop may read;
+// it never writes), from the Client and the in-memory stubs alike.
+func specRefusals(t *testing.T, e *contractEnv) {
+	task, wk := e.addTask(nil), e.addWorker("w", nil)
+	r := e.addReservation(task, wk)
+	e.addListItem("l", map[string]any{"i": 0})
+	e.addMapItem("m", "k", map[string]any{"i": 0})
+	ctx, ws, sy := ctxT(t), e.workers, e.sync
+	year, hour := 365*24*time.Hour, ifmatch.TTL(time.Hour)
+	resv := func(p url.Values) ifmatch.ReservationUpdate { return ifmatch.ReservationUpdate{Params: p} }
+	for _, c := range []struct {
+		name, want string
+		loop       bool // reads allowed
+		call       func() error
+	}{
+		{"Params bypassing the status and SID checks", "use the field ReservationUpdate.ReservationStatus", false, func() error {
+			_, err := ws.UpdateTaskReservationIf(ctx, task, r, `"0"`, resv(url.Values{"ReservationStatus": {"canceled"}, "WorkerActivitySid": {"../x"}}))
+			return err
+		}},
+		{"Params naming a typed field also given", "ReservationUpdate.ReservationStatus", false, func() error {
+			_, err := ws.UpdateTaskReservationIf(ctx, task, r, `"0"`, ifmatch.ReservationUpdate{ReservationStatus: ifmatch.ReservationAccepted,
+				Params: url.Values{"ReservationStatus": {"rejected"}}})
+			return err
+		}},
+		{"Params WorkerActivitySid", "ReservationUpdate.WorkerActivitySID", false, func() error {
+			_, err := ws.UpdateWorkerReservationIf(ctx, wk, r, `"0"`, resv(url.Values{"WorkerActivitySid": {"../x"}}))
+			return err
+		}},
+		{"Params Instruction", "ReservationUpdate.Instruction", false, func() error {
+			_, err := ws.UpdateTaskReservationIf(ctx, task, r, `"0"`, resv(url.Values{"Instruction": {"dequeue"}}))
+			return err
+		}},
+		{"Params PostWorkActivitySid", "ReservationUpdate.PostWorkActivitySID", false, func() error {
+			_, err := ws.UpdateTaskReservationIf(ctx, task, r, `"0"`, resv(url.Values{"PostWorkActivitySid": {"WA" + strings.Repeat("1", 32)}}))
+			return err
+		}},
+		{"Supervisor on the Worker path", `"Supervisor"`, false, func() error {
+			_, err := ws.UpdateWorkerReservationIf(ctx, wk, r, `"0"`, ifmatch.ReservationUpdate{Instruction: "supervise",
+				Params: url.Values{"Supervisor": {"client:bob"}}})
+			return err
+		}},
+		{"SupervisorMode on the Worker path", `"SupervisorMode"`, false, func() error {
+			_, err := ws.UpdateWorkerReservationIf(ctx, wk, r, `"0"`, resv(url.Values{"SupervisorMode": {"monitor"}}))
+			return err
+		}},
+		{"CollectionTTL alone on a List item", "CollectionTTL", false, func() error {
+			_, err := sy.UpdateListItemIf(ctx, "l", 0, `"0"`, ifmatch.SyncWrite{CollectionTTL: hour})
+			return err
+		}},
+		{"CollectionTTL alone on a Map item", "CollectionTTL", false, func() error {
+			_, err := sy.UpdateMapItemIf(ctx, "m", "k", `"0"`, ifmatch.SyncWrite{CollectionTTL: hour})
+			return err
+		}},
+		{"TTL with ItemTTL", "SyncWrite.TTL and SyncWrite.ItemTTL", false, func() error {
+			_, err := sy.UpdateMapItemIf(ctx, "m", "k", `"0"`, ifmatch.SyncWrite{TTL: ifmatch.TTL(time.Minute), ItemTTL: hour})
+			return err
+		}},
+		{"TTL over a year", "SyncWrite.TTL", false, func() error {
+			_, err := sy.CreateDocument(ctx, "d", ifmatch.SyncWrite{TTL: ifmatch.TTL(year + time.Second)})
+			return err
+		}},
+		{"ItemTTL over a year", "SyncWrite.ItemTTL", false, func() error {
+			_, err := sy.CreateMapItem(ctx, "m", "k2", ifmatch.SyncWrite{Data: map[string]any{}, ItemTTL: ifmatch.TTL(10 * year)})
+			return err
+		}},
+		{"CollectionTTL over a year", "SyncWrite.CollectionTTL", false, func() error {
+			_, err := sy.CreateListItem(ctx, "l", ifmatch.SyncWrite{Data: map[string]any{}, CollectionTTL: ifmatch.TTL(2 * year)})
+			return err
+		}},
+		{"a key of 321 characters", "1-320 characters", false, func() error {
+			_, err := sy.CreateMapItem(ctx, "m", strings.Repeat("é", 321), ifmatch.SyncWrite{Data: map[string]any{}})
+			return err
+		}},
+		{"a mutator clearing ActivitySID", "Worker.ActivitySID cannot be cleared", true, func() error {
+			_, err := ws.UpdateWorker(ctx, wk, func(w *ifmatch.Worker) error {
+				w.ActivitySID, w.Attributes["k"] = "", 1
+				return nil
+			})
+			return err
+		}},
+	} {
+		sent, writes := e.sent(), e.writes()
+		err := c.call()
+		if !errors.Is(err, ifmatch.ErrInvalidArgument) || !strings.Contains(fmt.Sprint(err), c.want) {
+			t.Errorf("%s: %v, want ErrInvalidArgument naming %s", c.name, err, c.want)
+		}
+		if e.writes() != writes || !c.loop && e.sent() != sent {
+			t.Errorf("%s: %d requests (%d writes) sent for invalid input", c.name, e.sent()-sent, e.writes()-writes)
+		}
+	}
+	// What the spec allows still goes through.
+	if _, err := ws.UpdateTaskReservationIf(ctx, task, r, `"0"`, ifmatch.ReservationUpdate{Instruction: "supervise",
+		Params: url.Values{"Supervisor": {"client:bob"}, "SupervisorMode": {"monitor"}}}); err != nil {
+		t.Errorf("Supervisor on the Task path: %v", err)
+	}
+	if _, err := sy.UpdateListItemIf(ctx, "l", 0, `"0"`, ifmatch.SyncWrite{Data: map[string]any{"i": 1}, ItemTTL: ifmatch.TTL(year),
+		CollectionTTL: ifmatch.TTL(year)}); err != nil {
+		t.Errorf("CollectionTTL with Data, TTLs of one year: %v", err)
+	}
+	if _, err := sy.CreateMapItem(ctx, "m", strings.Repeat("é", 320), ifmatch.SyncWrite{Data: map[string]any{}}); err != nil {
+		t.Errorf("a key of 320 characters (640 bytes): %v", err)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

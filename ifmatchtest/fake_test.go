@@ -444,3 +444,46 @@ func TestMockClientWorkersAndSync(t *testing.T) {
 		t.Errorf("%d calls, want 6", n)
 	}
 }
+
+// TestFakeRefusesWhatTwilioRefuses: requests the spec does not allow, sent
+// raw, get Twilio's 400 and change nothing.
+func TestFakeRefusesWhatTwilioRefuses(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	ws, svc := srv.AddWorkspace(), srv.AddSyncService()
+	task, wk := srv.AddTask(ws, nil), srv.AddWorker(ws, "w", nil)
+	res := srv.AddReservation(ws, task, wk)
+	srv.AddListItem(svc, "l", map[string]any{"i": 0})
+	srv.AddMapItem(svc, "m", "k", map[string]any{"i": 0})
+	sb := "/v1/Services/" + svc
+	for _, tc := range []struct {
+		name, path string
+		form       url.Values
+		want       string
+	}{
+		{"malformed WorkerActivitySid", "/v1/Workspaces/" + ws + "/Tasks/" + task + "/Reservations/" + res,
+			url.Values{"ReservationStatus": {"rejected"}, "WorkerActivitySid": {"../x"}}, "WorkerActivitySid"},
+		{"status TaskRouter sets", "/v1/Workspaces/" + ws + "/Workers/" + wk + "/Reservations/" + res,
+			url.Values{"ReservationStatus": {"canceled"}}, "ReservationStatus"},
+		{"CollectionTtl alone", sb + "/Lists/l/Items/0", url.Values{"CollectionTtl": {"60"}}, "CollectionTtl"},
+		{"Ttl over a year", sb + "/Maps/m/Items/k", url.Values{"Ttl": {"31536001"}}, "Ttl"},
+		{"ItemTtl over a year", sb + "/Maps/m/Items", url.Values{"Key": {"k2"}, "Data": {"{}"}, "ItemTtl": {"99999999"}}, "ItemTtl"},
+		{"Key over 320 characters", sb + "/Maps/m/Items", url.Values{"Key": {strings.Repeat("é", 321)}, "Data": {"{}"}}, "320 characters"},
+		{"UniqueName over 320 characters", sb + "/Documents", url.Values{"UniqueName": {strings.Repeat("日", 321)}}, "320 characters"},
+		{"collection Ttl over a year", sb + "/Lists/l", url.Values{"Ttl": {"31536001"}}, "Ttl"},
+	} {
+		code, _, body := raw(t, srv, "POST", tc.path, "", tc.form)
+		if msg, _ := body["message"].(string); code != 400 || !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: %d %v, want 400 naming %s", tc.name, code, body, tc.want)
+		}
+	}
+	if st, v, _ := srv.ReservationStatus(res); st != "pending" || v != 0 {
+		t.Errorf("reservation changed: %s v%d", st, v)
+	}
+	// Ttl and ItemTtl both: Twilio uses ItemTtl and ignores Ttl.
+	code, _, body := raw(t, srv, "POST", sb+"/Maps/m/Items/k", "", url.Values{"Ttl": {"60"}, "ItemTtl": {"31536000"}})
+	exp, _ := time.Parse(time.RFC3339, fmt.Sprint(body["date_expires"]))
+	if code != 200 || time.Until(exp) < 364*24*time.Hour {
+		t.Errorf("Ttl with ItemTtl: %d, expires %v", code, body["date_expires"])
+	}
+}

@@ -98,7 +98,7 @@ func (a syncAcc[T]) setVersion(v *T, n int) {
 // checkSyncName is ifmatch's check of a Sync SID, unique name or map key.
 func checkSyncName(what, s string) error {
 	if !inputcheck.ValidName(s) {
-		return memInvalid("%s %q is malformed: want a SID or a unique name of 1-320 bytes of printable UTF-8", what, trunc(s))
+		return memInvalid("%s %q is malformed: want a SID or a unique name of 1-320 characters of printable UTF-8", what, trunc(s))
 	}
 	return nil
 }
@@ -121,19 +121,9 @@ func checkWrite(w ifmatch.SyncWrite, item bool) (map[string]any, error) {
 	if reflect.ValueOf(w).IsZero() {
 		return nil, memInvalid("SyncWrite sets no field")
 	}
-	for _, t := range []struct {
-		key string
-		d   *time.Duration
-	}{{"Ttl", w.TTL}, {"ItemTtl", w.ItemTTL}, {"CollectionTtl", w.CollectionTTL}} {
-		if t.d == nil {
-			continue
-		}
-		if !item && t.key != "Ttl" {
-			return nil, memInvalid("%s applies to List and Map items only", t.key)
-		}
-		if *t.d < 0 || *t.d%time.Second != 0 {
-			return nil, memInvalid("%s must be a non-negative whole number of seconds, got %s", t.key, *t.d)
-		}
+	ttls := inputcheck.SyncTTLs{TTL: w.TTL, ItemTTL: w.ItemTTL, CollectionTTL: w.CollectionTTL}
+	if err := inputcheck.CheckSyncTTLs(ifmatch.ErrInvalidArgument, ttls, item, w.Data != nil); err != nil {
+		return nil, err
 	}
 	if w.Data == nil {
 		return nil, nil

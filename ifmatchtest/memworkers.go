@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/ifmatch-go/ifmatch"
+	"github.com/ifmatch-go/ifmatch/internal/inputcheck"
 )
 
 // This file holds MemoryWorkspace's Workers and reservations.
@@ -369,6 +370,9 @@ func (m *MemoryWorkspace) updateReservationIf(v resvView, parent, sid, etag stri
 	}
 	if reflect.ValueOf(u).IsZero() {
 		return nil, memInvalid("ReservationUpdate sets no field")
+	}
+	if err := inputcheck.CheckReservationParams(ifmatch.ErrInvalidArgument, u.Params, v.fromWorker); err != nil {
+		return nil, err
 	}
 	switch u.ReservationStatus {
 	case "", ifmatch.ReservationAccepted, ifmatch.ReservationRejected, ifmatch.ReservationWrapping, ifmatch.ReservationCompleted:

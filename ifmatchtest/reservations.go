@@ -2,6 +2,7 @@ package ifmatchtest
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -113,6 +114,10 @@ func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent s
 	case http.MethodGet:
 		writeJSON(w, http.StatusOK, f.resvETag(rv, fromWorker), f.resvJSON(rv, fromWorker))
 	case http.MethodPost:
+		if msg := checkReservationForm(r.PostForm); msg != "" {
+			writeError(w, http.StatusBadRequest, 20001, msg)
+			return
+		}
 		if to := r.PostForm.Get("ReservationStatus"); to != "" {
 			if !slices.Contains(resvMoves[rv.status], to) {
 				writeError(w, http.StatusBadRequest, 20001, "ReservationStatus cannot move from "+rv.status+" to "+to)
@@ -127,4 +132,16 @@ func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent s
 	default:
 		methodNotAllowed(w, r)
 	}
+}
+
+// checkReservationForm answers as Twilio does (a 400 message, or "") a
+// reservation update whose SID fields do not match the spec's patterns.
+func checkReservationForm(form url.Values) string {
+	for _, f := range [][2]string{{"WorkerActivitySid", "WA"}, {"PostWorkActivitySid", "WA"},
+		{"DequeuePostWorkActivitySid", "WA"}, {"RedirectCallSid", "CA"}} {
+		if k, prefix := f[0], f[1]; len(form[k]) > 0 && !validSID(prefix, form[k][0]) {
+			return k + " must be a " + prefix + " SID"
+		}
+	}
+	return ""
 }

@@ -148,17 +148,20 @@ func TestFakeMatchesSpecs(t *testing.T) {
 	}
 	srv.AddSyncList(svcSID, "l")
 	srv.AddSyncMap(svcSID, "m")
-	all := ifmatch.SyncWrite{Data: map[string]any{"a": 1}, TTL: ifmatch.TTL(time.Minute), ItemTTL: ifmatch.TTL(time.Minute), CollectionTTL: ifmatch.TTL(time.Hour)}
+	// Every TTL field, under both names of the item's (TTL and ItemTTL are
+	// one field: a write gives one of them).
+	all := ifmatch.SyncWrite{Data: map[string]any{"a": 1}, ItemTTL: ifmatch.TTL(time.Minute), CollectionTTL: ifmatch.TTL(time.Hour)}
+	alias := ifmatch.SyncWrite{Data: map[string]any{"a": 2}, TTL: ifmatch.TTL(time.Minute), CollectionTTL: ifmatch.TTL(time.Hour)}
 	if _, err := svc.CreateListItem(ctx, "l", all); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.UpdateListItemIf(ctx, "l", 0, `"0"`, all); err != nil {
+	if _, err := svc.UpdateListItemIf(ctx, "l", 0, `"0"`, alias); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.CreateMapItem(ctx, "m", "k", all); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.UpdateMapItemIf(ctx, "m", "k", `"0"`, all); err != nil {
+	if _, err := svc.UpdateMapItemIf(ctx, "m", "k", `"0"`, alias); err != nil {
 		t.Fatal(err)
 	}
 

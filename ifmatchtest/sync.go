@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ifmatch-go/ifmatch/internal/jsonx"
 )
@@ -174,7 +175,9 @@ func (f *Fake) syncJSON(o *syncObj) map[string]any {
 	return m
 }
 
-// applySyncForm validates and applies Data and TTL fields.
+// applySyncForm validates and applies Data and TTL fields, as Sync does:
+// Ttl is an alias of ItemTtl, ignored when both are sent; a TTL is 0 to one
+// year; CollectionTtl comes only with Data, Ttl or ItemTtl.
 func applySyncForm(o *syncObj, form url.Values, now time.Time, item bool) string {
 	if v, ok := form["Data"]; ok {
 		if len(v[0]) > maxSyncData {
@@ -185,6 +188,7 @@ func applySyncForm(o *syncObj, form url.Values, now time.Time, item bool) string
 		}
 		o.data = v[0]
 	}
+	ttl := map[string]int{}
 	for _, k := range []string{"Ttl", "ItemTtl", "CollectionTtl"} {
 		v, ok := form[k]
 		if !ok {
@@ -193,19 +197,40 @@ func applySyncForm(o *syncObj, form url.Values, now time.Time, item bool) string
 		if !item && k != "Ttl" {
 			return k + " is not a parameter of a Document"
 		}
-		n, err := strconv.Atoi(v[0])
-		if err != nil || n < 0 {
-			return k + " must be a non-negative integer"
+		n, msg := parseTTL(k, v[0])
+		if msg != "" {
+			return msg
 		}
-		if k != "CollectionTtl" {
-			o.expires = time.Time{}
-			if n > 0 {
-				o.expires = now.Add(time.Duration(n) * time.Second)
-			}
+		ttl[k] = n
+	}
+	_, hasTTL := ttl["Ttl"]
+	_, hasItemTTL := ttl["ItemTtl"]
+	if _, ok := ttl["CollectionTtl"]; ok && form["Data"] == nil && !hasTTL && !hasItemTTL {
+		return "CollectionTtl can only be used when the item's Data or Ttl is updated in the same request"
+	}
+	if n, ok := ttl["ItemTtl"]; ok || hasTTL {
+		if !ok {
+			n = ttl["Ttl"]
+		}
+		o.expires = time.Time{}
+		if n > 0 {
+			o.expires = now.Add(time.Duration(n) * time.Second)
 		}
 	}
 	o.updated = now
 	return ""
+}
+
+// maxSyncTTL is Sync's longest time-to-live in seconds (one year).
+const maxSyncTTL = 31536000
+
+// parseTTL parses a TTL field; it returns a 400 message or "".
+func parseTTL(k, v string) (int, string) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > maxSyncTTL {
+		return 0, k + " must be an integer between 0 and 31536000 (1 year)"
+	}
+	return n, ""
 }
 
 // serveSync handles /v1/Services and /v1/Services/{svc}/... (seg starts
@@ -291,6 +316,10 @@ func (f *Fake) syncCollection(w http.ResponseWriter, r *http.Request, svc, kind,
 		switch kind {
 		case "Documents":
 			o.sid, o.uniqueName = NewSID("ET"), r.PostForm.Get("UniqueName")
+			if utf8.RuneCountInString(o.uniqueName) > 320 {
+				writeError(w, http.StatusBadRequest, 20001, "UniqueName can be up to 320 characters long")
+				return
+			}
 			if o.uniqueName != "" && f.findSync(svc, kind, "", o.uniqueName) != nil {
 				writeError(w, http.StatusConflict, 54301, "Unique name already exists")
 				return
@@ -301,6 +330,10 @@ func (f *Fake) syncCollection(w http.ResponseWriter, r *http.Request, svc, kind,
 			o.key = r.PostForm.Get("Key")
 			if o.key == "" {
 				writeError(w, http.StatusBadRequest, 20001, "Missing required parameter Key in the post body")
+				return
+			}
+			if utf8.RuneCountInString(o.key) > 320 {
+				writeError(w, http.StatusBadRequest, 20001, "Key can be up to 320 characters long")
 				return
 			}
 			if f.syncObjs[o.storeKey()] != nil {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // syncService is a stored Sync Service's settings.
@@ -162,9 +163,9 @@ func applyContainerForm(c *syncContainer, form url.Values, now time.Time) string
 		if !ok {
 			continue
 		}
-		n, err := strconv.Atoi(v[0])
-		if err != nil || n < 0 {
-			return k + " must be a non-negative integer"
+		n, msg := parseTTL(k, v[0])
+		if msg != "" {
+			return msg
 		}
 		c.expires = time.Time{}
 		if n > 0 {
@@ -263,6 +264,10 @@ func (f *Fake) containerCollection(w http.ResponseWriter, r *http.Request, svc, 
 		f.writePage(w, r, map[string]string{"Lists": "lists", "Maps": "maps"}[kind], items, "")
 	case http.MethodPost:
 		name := r.PostForm.Get("UniqueName")
+		if utf8.RuneCountInString(name) > 320 {
+			writeError(w, http.StatusBadRequest, 20001, "UniqueName can be up to 320 characters long")
+			return
+		}
 		if name != "" && f.containers[svc+"/"+kind+"/"+name] != "" {
 			writeError(w, http.StatusConflict, 54301, "Unique name already exists")
 			return

@@ -25,11 +25,15 @@ func CheckPageSize(invalid error, n, max int) error {
 	return nil
 }
 
+// MaxNameChars is the longest Sync unique name or map key, in characters
+// (the spec: "up to 320 characters").
+const MaxNameChars = 320
+
 // ValidName reports whether s can be a Sync SID, unique name or map key in
-// a URL path: 1-320 bytes of UTF-8 without control characters, and not "."
-// or "..", which would change the path's meaning.
+// a URL path: 1-320 characters (runes, not bytes) of UTF-8 without control
+// characters, and not "." or "..", which would change the path's meaning.
 func ValidName(s string) bool {
-	if s == "" || s == "." || s == ".." || len(s) > 320 || !utf8.ValidString(s) {
+	if s == "" || s == "." || s == ".." || !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxNameChars {
 		return false
 	}
 	for _, r := range s {
