@@ -865,7 +865,7 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 				bad(fmt.Sprintf("%d pages in a row had no item yet a next_page_url (limit %d)", empty, MaxEmptyPages))
 				return
 			}
-			nu, err := c.nextPage(r.product, next)
+			nu, err := c.nextPage(r, next)
 			if err != nil {
 				bad("next_page_url " + err.Error())
 				return
@@ -885,8 +885,9 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 // host, and credentials must never follow a link to any other. The path is
 // kept exactly as escaped (a name holding "/" stays one segment, %2F), and
 // must be absolute and free of "." and ".." segments, escaped or not, so it
-// stays below the base URL's path.
-func (c *Client) nextPage(product, next string) (*url.URL, error) {
+// stays below the base URL's path. It must name the collection r lists (see
+// sameCollection).
+func (c *Client) nextPage(r *request, next string) (*url.URL, error) {
 	nu, err := url.Parse(next)
 	if err != nil {
 		return nil, errors.New("does not parse as a URL")
@@ -895,6 +896,7 @@ func (c *Client) nextPage(product, next string) (*url.URL, error) {
 	if !strings.HasPrefix(p, "/") {
 		return nil, errors.New("has no absolute path")
 	}
+	var segs []string
 	for _, seg := range strings.Split(p[1:], "/") {
 		s, err := url.PathUnescape(seg)
 		if err != nil {
@@ -905,13 +907,36 @@ func (c *Client) nextPage(product, next string) (*url.URL, error) {
 				return nil, errors.New("has a dot segment: it would leave the API's path")
 			}
 		}
+		segs = append(segs, s)
 	}
-	u := c.productURL(product)
+	if !sameCollection(r.path, segs) {
+		return nil, errors.New("names another collection than the one listed")
+	}
+	u := c.productURL(r.product)
 	raw := u.EscapedPath() + p
 	u.Path, _ = url.PathUnescape(raw)
 	u.RawPath = raw
 	u.RawQuery = nu.RawQuery
 	return &u, nil
+}
+
+// sameCollection reports whether a next page's path segments name the
+// collection at path: the same segments (SIDs in any case), but for the name
+// of a Sync List or Map, which a next page may give as its SID when it was
+// asked for by name.
+func sameCollection(path, next []string) bool {
+	if len(next) != len(path) {
+		return false
+	}
+	for i := range path {
+		if i == 4 && path[1] == "Services" && (path[3] == "Lists" || path[3] == "Maps") {
+			continue
+		}
+		if !strings.EqualFold(path[i], next[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // CloseIdleConnections closes the idle keep-alive connections of the

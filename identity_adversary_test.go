@@ -89,10 +89,10 @@ func TestAdv4ForeignAnswerETagNotTrusted(t *testing.T) {
 	}
 }
 
-// Probe (not a committed claim): a list page's next_page_url may name
-// another collection (another Workspace's Tasks); its items carry
-// well-formed WT SIDs and pass the identity rule, so they are handed out as
-// this Workspace's Tasks.
+// A list page's next_page_url naming another collection (another
+// Workspace's Tasks) is refused before it is fetched: its items would carry
+// well-formed WT SIDs, pass the identity rule and be handed out as this
+// Workspace's Tasks.
 func TestAdv4ProbeNextPageOtherCollection(t *testing.T) {
 	t.Parallel()
 	otherWS := "WS" + strings.Repeat("9", 32)
@@ -107,8 +107,14 @@ func TestAdv4ProbeNextPageOtherCollection(t *testing.T) {
 	})
 	for task, err := range c.Workspace(testWS).ListTasks(ctxT(t), nil) {
 		if err == nil && task.WorkspaceSID != testWS {
-			t.Skipf("accepted a Task of Workspace %s from a next page outside %s (probe: not fixed)", task.WorkspaceSID, testWS)
+			t.Errorf("accepted a Task of Workspace %s from a next page outside %s", task.WorkspaceSID, testWS)
 		}
+		if err != nil && !errors.Is(err, ifmatch.ErrBadResponse) {
+			t.Errorf("err = %v, want ErrBadResponse", err)
+		}
+	}
+	if n := pages.Load(); n != 1 {
+		t.Errorf("%d pages fetched, want 1 (the next page is refused before it is sent)", n)
 	}
 }
 

@@ -76,21 +76,39 @@ func TestNextPageURLHostile(t *testing.T) {
 	}
 }
 
-// A next_page_url whose path has an escaped segment (%2F in a name) is
-// followed with the path exactly as escaped, below the base URL's path.
+// A next_page_url whose path has an escaped segment (%2F in a Map's name) is
+// followed with the path exactly as escaped, below the base URL's path; the
+// next page may name the Map by its SID instead.
 func TestNextPageURLEscapedSegment(t *testing.T) {
 	t.Parallel()
-	next := "https://taskrouter.twilio.com/v1/Workspaces/" + testWS + "/Tasks/a%2Fb%20c?PageToken=x%2By&Page=1"
-	c, seen := pager(t, next, func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"tasks":[],"meta":{"next_page_url":null}}`)
-	})
-	n, err := collect(t, c)
-	if n != 1 || err != nil {
-		t.Fatalf("got %d tasks, err %v", n, err)
-	}
-	want := "/prefix/v1/Workspaces/" + testWS + "/Tasks/a%2Fb%20c?PageToken=x%2By&Page=1"
-	if len(*seen) != 2 || (*seen)[1] != want {
-		t.Fatalf("requests %q, want the second at %q", *seen, want)
+	items := "/v1/Services/" + idService + "/Maps/a%2Fb%20c/Items"
+	for _, next := range []string{items, "/v1/Services/" + idService + "/Maps/" + idMap + "/Items"} {
+		var seen []string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seen = append(seen, r.URL.EscapedPath()+"?"+r.URL.RawQuery)
+			link := "null"
+			if len(seen) == 1 {
+				link = fmt.Sprintf("%q", "https://sync.twilio.com"+next+"?PageToken=x%2By&Page=1")
+			}
+			fmt.Fprintf(w, `{"items":[{"key":"k%d","map_sid":%q,"service_sid":%q,"revision":"0","data":{}}],"meta":{"next_page_url":%s}}`,
+				len(seen), idMap, idService, link)
+		}))
+		c, err := ifmatch.NewClient(testAccount, canaryToken, ifmatch.WithBaseURL(srv.URL+"/prefix"), ifmatch.WithoutTransportRetry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, err := range c.SyncService(idService).ListMapItems(ctxT(t), "a/b c", nil) {
+			if err != nil {
+				t.Fatalf("next %s: %v", next, err)
+			}
+			n++
+		}
+		srv.Close()
+		want := "/prefix" + next + "?PageToken=x%2By&Page=1"
+		if n != 2 || len(seen) != 2 || seen[1] != want {
+			t.Errorf("next %s: %d items, requests %q; want 2, the second at %q", next, n, seen, want)
+		}
 	}
 }
 

@@ -516,10 +516,11 @@ func TestServerEchoedSecretsRedacted(t *testing.T) {
 	}
 	listEcho := func(r *http.Request) (*http.Response, error) {
 		_, sec, _ := echo(r)
-		if strings.Contains(r.URL.Path, "CANARY") {
+		if strings.Contains(r.URL.RawQuery, "CANARY") {
 			return plainErr(404)(r)
 		}
-		body := `{"tasks":[],"meta":{"next_page_url":"https://api.test.invalid/v1/Workspaces/` + testWS + `/Tasks/` + sec + `?Token=` + sec + `"}}`
+		// the same collection (another is refused unfetched), the secret in the query
+		body := `{"tasks":[],"meta":{"next_page_url":"https://api.test.invalid/v1/Workspaces/` + testWS + `/Tasks?Token=` + sec + `&Page=1"}}`
 		return httpmock.NewStringResponse(200, body), nil
 	}
 	// mayPass names the calls a responder need not fail: a 2xx answers a
