@@ -18,9 +18,11 @@ import (
 )
 
 // The oracle soak: every call of every writer is tagged (see
-// ifmatchtest.WithCall), appends its own token to a list in one Task's
-// attributes, and afterwards its answer is checked against the fake's final
-// state and commit log:
+// ifmatchtest.WithCall), appends its own token to a list in one resource's
+// JSON object (a Task's attributes, or the data of a Sync Document by unique
+// name, a Document by SID, a Map item or a List item: see oracleResource),
+// and afterwards its answer is checked against the fake's final state and
+// commit log:
 //
 //   - nil error: its token is in the final list exactly once (and, with
 //     separate clients, exactly one commit carries its tag);
@@ -34,6 +36,14 @@ import (
 //
 //	go test -run 'TestOracleSoak' -soak 1m -v ./ifmatchtest/
 //	go test -run 'TestOracleSoak/decimal/separate/markers' -soak 5m -v ./ifmatchtest/
+//	go test -run 'TestOracleSoak/.*/.*/.*/map-item' -soak 5m -v ./ifmatchtest/
+//
+// Cells are named style/clients/mode/resource. Without -soak each cell runs
+// a few small rounds (until the fake has injected 10 faults), and of the
+// Sync cells only a quarter run (see oracleCell.quick), so that the run
+// stays short; -soak runs them all (give -parallel 64 or so, or narrow with
+// -run: cells run GOMAXPROCS at a time by default, each for the whole
+// -soak duration).
 
 type soakMode string
 
@@ -44,10 +54,29 @@ const (
 	modeFair       soakMode = "fair"       // a non-idempotent append, Fair()
 )
 
+// oracleResource names the kind of resource a cell's writers append to.
+// They reach the same update loop through different plumbing: a Task's
+// attributes are merged, Sync data is replaced whole (commit markers kept in
+// it) and its revision is its ETag; paths made of SIDs are served from the
+// Client's ETag cache, paths with a unique name or a Map key never are.
+type oracleResource string
+
+const (
+	resTask     oracleResource = "task"      // a TaskRouter Task's attributes
+	resDocName  oracleResource = "doc-name"  // a Sync Document addressed by unique name
+	resDocSID   oracleResource = "doc-sid"   // a Sync Document addressed by SID
+	resMapItem  oracleResource = "map-item"  // a Map item by key, in a Map by unique name
+	resListItem oracleResource = "list-item" // a List item by index, in a List by SID
+)
+
+// oracleResources lists every resource, in the order cells are made.
+var oracleResources = []oracleResource{resTask, resDocName, resDocSID, resMapItem, resListItem}
+
 type oracleCell struct {
 	style  ifmatchtest.ETagStyle
 	shared bool
 	mode   soakMode
+	res    oracleResource
 }
 
 func (c oracleCell) name() string {
@@ -55,7 +84,32 @@ func (c oracleCell) name() string {
 	if c.shared {
 		clients = "shared"
 	}
-	return c.style.String() + "/" + clients + "/" + string(c.mode)
+	return c.style.String() + "/" + clients + "/" + string(c.mode) + "/" + string(c.res)
+}
+
+// seed is the cell's fault seed: the one Task cells had before the resource
+// was part of the name, moved along for each other resource.
+func (c oracleCell) seed() uint64 {
+	base := uint64(len(c.name())-len(c.res)-1)*7919 + uint64(c.style)*31
+	return base + uint64(slices.Index(oracleResources, c.res))*104729
+}
+
+var oracleModes = []soakMode{modeDefault, modeIdempotent, modeMarkers, modeFair}
+
+// quick reports whether the cell runs without -soak: every Task cell, and
+// the Sync cells of a Latin square, in which each Sync resource meets every
+// ETag style and every mode once with separate clients and once with a
+// shared one.
+func (c oracleCell) quick() bool {
+	if c.res == resTask {
+		return true
+	}
+	shared := 0
+	if c.shared {
+		shared = 2
+	}
+	sq := (int(c.style) + slices.Index(oracleModes, c.mode) + shared) % 4
+	return oracleResources[1+sq] == c.res
 }
 
 // oracleFaults is the full fault mix: before-commit errors, after-commit
@@ -106,30 +160,35 @@ func TestOracleSoak(t *testing.T) {
 	t.Parallel()
 	for _, style := range ifmatchtest.ETagStyles {
 		for _, shared := range []bool{false, true} {
-			for _, mode := range []soakMode{modeDefault, modeIdempotent, modeMarkers, modeFair} {
-				c := oracleCell{style: style, shared: shared, mode: mode}
-				t.Run(c.name(), func(t *testing.T) {
-					t.Parallel()
-					runOracleCell(t, c, *soakFor)
-				})
+			for _, mode := range oracleModes {
+				for _, res := range oracleResources {
+					c := oracleCell{style: style, shared: shared, mode: mode, res: res}
+					t.Run(c.name(), func(t *testing.T) {
+						if *soakFor == 0 && !c.quick() {
+							t.Skip("a Sync cell off the quick run's Latin square: runs with -soak")
+						}
+						t.Parallel()
+						runOracleCell(t, c, *soakFor)
+					})
+				}
 			}
 		}
 	}
 }
 
-// runOracleCell runs rounds of calls on fresh Tasks for at least dur (one
-// round when dur is 0) and checks every call.
+// runOracleCell runs rounds of calls on fresh resources for at least dur
+// (a few small rounds when dur is 0) and checks every call.
 func runOracleCell(t *testing.T, c oracleCell, dur time.Duration) {
-	seed := uint64(len(c.name()))*7919 + uint64(c.style)*31
+	seed := c.seed()
 	srv := ifmatchtest.NewServer(ifmatchtest.WithSeed(seed), ifmatchtest.WithLatency(time.Millisecond),
 		ifmatchtest.WithETagStyle(c.style))
 	defer srv.Close()
 	for _, f := range oracleFaults() {
 		srv.Inject(f)
 	}
-	ws := srv.AddWorkspace()
+	home := newOracleHome(srv)
 	// Rounds of 36 calls in CI; longer rounds in a long soak, so that more
-	// writes land on one Task than the commit markers' history keeps.
+	// writes land on one resource than the commit markers' history keeps.
 	writers, perWriter := 6, 6
 	if dur > 0 {
 		writers, perWriter = 12, 8
@@ -142,16 +201,16 @@ func runOracleCell(t *testing.T, c oracleCell, dur time.Duration) {
 	// coalesces, so it sends few requests).
 	for round := 0; round == 0 || faults < 10 && round < 50 || time.Now().Before(end); round++ {
 		rounds++
-		sid := srv.AddTask(ws, map[string]any{"log": []any{}})
-		res := runOracleRound(t, srv, c, ws, sid, fmt.Sprintf("r%d", round), writers, perWriter, seed+uint64(round))
+		name := fmt.Sprintf("r%d", round)
+		target := home.target(c.res, name)
+		res := runOracleRound(srv, c, target, name, writers, perWriter, seed+uint64(round))
 		srv.Settle() // pending late commits land (or not) before the state is read
-		attrs, _, _ := srv.TaskAttributes(ws, sid)
 		for _, r := range srv.Requests() {
 			if r.Fault != "" {
 				faults++
 			}
 		}
-		violations = append(violations, checkOracle(c, res, attrs, srv.Commits(), srv.Requests())...)
+		violations = append(violations, checkOracle(c, res, target.log(), srv.Commits(), srv.Requests())...)
 		for _, r := range res {
 			stats[errClass(r.err)]++
 		}
@@ -163,9 +222,13 @@ func runOracleCell(t *testing.T, c oracleCell, dur time.Duration) {
 	if faults == 0 {
 		t.Fatal("no fault injected: the soak proves nothing")
 	}
-	if len(violations) == 0 {
-		return
+	if len(violations) > 0 {
+		t.Error(describeViolations(c, violations, calls))
 	}
+}
+
+// describeViolations counts violations by class and shows two of each.
+func describeViolations(c oracleCell, violations []oracleViolation, calls int) string {
 	classes := map[string]int{}
 	for _, v := range violations {
 		classes[v.class]++
@@ -187,22 +250,123 @@ func runOracleCell(t *testing.T, c oracleCell, dur time.Duration) {
 		}
 		b.WriteString(v.String())
 	}
-	t.Error(b.String())
+	return b.String()
 }
 
-// runOracleRound runs writers goroutines of perWriter calls each on Task
-// sid and returns every call's claim.
-func runOracleRound(t *testing.T, srv *ifmatchtest.Server, c oracleCell, ws, sid, round string,
-	writers, perWriter int, seed uint64) []oracleCall {
-	// A per-try timeout (40 ms) shorter than a stall, and per-call deadlines
-	// from 2 ms (many calls end mid-request) to 1 s.
-	newClient := func() *ifmatch.Client {
-		hc := &http.Client{Transport: srv.CallTransport(nil), Timeout: 40 * time.Millisecond}
-		return srv.Client(ifmatch.WithHTTPClient(hc))
+// oracleUpdate runs one call's update loop on a round's resource, with
+// change applied to its JSON object (attributes or data).
+type oracleUpdate func(ctx context.Context, cl *ifmatch.Client, change func(map[string]any),
+	opts []ifmatch.UpdateOption) error
+
+// oracleTarget is one round's fresh resource: update writes it, log reads
+// the list in its final state from the fake.
+type oracleTarget struct {
+	update oracleUpdate
+	log    func() []any
+}
+
+// oracleMap is the unique name of the Map whose items map-item cells write.
+const oracleMap = "oracle-map"
+
+// oracleHome holds what a cell's rounds share: a workspace, and a Sync
+// service with a Map named oracleMap and a List known by its SID.
+type oracleHome struct {
+	srv           *ifmatchtest.Server
+	ws, svc, list string
+}
+
+// newOracleHome makes a cell's workspace, Sync service, Map and List.
+func newOracleHome(srv *ifmatchtest.Server) oracleHome {
+	svc := srv.AddSyncService()
+	srv.AddSyncMap(svc, oracleMap)
+	return oracleHome{srv: srv, ws: srv.AddWorkspace(), svc: svc, list: srv.AddSyncList(svc, "")}
+}
+
+// target makes round's resource of kind res, its log empty.
+func (h oracleHome) target(res oracleResource, round string) oracleTarget {
+	seed := map[string]any{"log": []any{}}
+	switch res {
+	case resDocName:
+		h.srv.AddDocument(h.svc, "oracle-"+round, seed)
+		return h.documentTarget("oracle-" + round)
+	case resDocSID:
+		return h.documentTarget(h.srv.AddDocument(h.svc, "", seed))
+	case resMapItem:
+		h.srv.AddMapItem(h.svc, oracleMap, round, seed)
+		return h.mapItemTarget(round)
+	case resListItem:
+		return h.listItemTarget(h.srv.AddListItem(h.svc, h.list, seed))
 	}
+	return h.taskTarget(h.srv.AddTask(h.ws, seed))
+}
+
+// taskTarget writes the attributes of Task sid.
+func (h oracleHome) taskTarget(sid string) oracleTarget {
+	return oracleTarget{
+		update: func(ctx context.Context, cl *ifmatch.Client, change func(map[string]any), opts []ifmatch.UpdateOption) error {
+			_, err := cl.Workspace(h.ws).UpdateTask(ctx, sid, func(tk *ifmatch.Task) error {
+				change(tk.Attributes)
+				return nil
+			}, opts...)
+			return err
+		},
+		log: func() []any { a, _, _ := h.srv.TaskAttributes(h.ws, sid); return logOf(a) },
+	}
+}
+
+// documentTarget writes the Document doc (its SID or unique name).
+func (h oracleHome) documentTarget(doc string) oracleTarget {
+	return oracleTarget{
+		update: func(ctx context.Context, cl *ifmatch.Client, change func(map[string]any), opts []ifmatch.UpdateOption) error {
+			_, err := cl.SyncService(h.svc).UpdateDocument(ctx, doc, func(d *ifmatch.Document) error {
+				change(d.Data)
+				return nil
+			}, opts...)
+			return err
+		},
+		log: func() []any { d, _, _ := h.srv.DocumentData(h.svc, doc); return logOf(d) },
+	}
+}
+
+// mapItemTarget writes item key of the Map named oracleMap.
+func (h oracleHome) mapItemTarget(key string) oracleTarget {
+	return oracleTarget{
+		update: func(ctx context.Context, cl *ifmatch.Client, change func(map[string]any), opts []ifmatch.UpdateOption) error {
+			_, err := cl.SyncService(h.svc).UpdateMapItem(ctx, oracleMap, key, func(i *ifmatch.MapItem) error {
+				change(i.Data)
+				return nil
+			}, opts...)
+			return err
+		},
+		log: func() []any { d, _, _ := h.srv.MapItemData(h.svc, oracleMap, key); return logOf(d) },
+	}
+}
+
+// listItemTarget writes item index of the List, by the List's SID.
+func (h oracleHome) listItemTarget(index int) oracleTarget {
+	return oracleTarget{
+		update: func(ctx context.Context, cl *ifmatch.Client, change func(map[string]any), opts []ifmatch.UpdateOption) error {
+			_, err := cl.SyncService(h.svc).UpdateListItem(ctx, h.list, index, func(i *ifmatch.ListItem) error {
+				change(i.Data)
+				return nil
+			}, opts...)
+			return err
+		},
+		log: func() []any { d, _, _ := h.srv.ListItemData(h.svc, h.list, index); return logOf(d) },
+	}
+}
+
+// logOf returns the list under "log" in a resource's JSON object.
+func logOf(obj map[string]any) []any {
+	log, _ := obj["log"].([]any)
+	return log
+}
+
+// oracleOptions are a cell's update options, but for MaxAttempts.
+func oracleOptions(mode soakMode) []ifmatch.UpdateOption {
 	opts := []ifmatch.UpdateOption{ifmatch.MaxElapsed(5 * time.Second),
 		ifmatch.BackoffBounds(time.Millisecond, 20*time.Millisecond)}
-	switch c.mode {
+	switch mode {
 	case modeIdempotent:
 		opts = append(opts, ifmatch.Idempotent())
 	case modeMarkers:
@@ -210,6 +374,20 @@ func runOracleRound(t *testing.T, srv *ifmatchtest.Server, c oracleCell, ws, sid
 	case modeFair:
 		opts = append(opts, ifmatch.Fair())
 	}
+	return opts
+}
+
+// runOracleRound runs writers goroutines of perWriter calls each on target
+// and returns every call's claim.
+func runOracleRound(srv *ifmatchtest.Server, c oracleCell, target oracleTarget, round string,
+	writers, perWriter int, seed uint64) []oracleCall {
+	// A per-try timeout (40 ms) shorter than a stall, and per-call deadlines
+	// from 2 ms (many calls end mid-request) to 1 s.
+	newClient := func() *ifmatch.Client {
+		hc := &http.Client{Transport: srv.CallTransport(nil), Timeout: 40 * time.Millisecond}
+		return srv.Client(ifmatch.WithHTTPClient(hc))
+	}
+	opts := oracleOptions(c.mode)
 	shared := newClient()
 	clients := []*ifmatch.Client{shared}
 	out := make([]oracleCall, writers*perWriter)
@@ -225,20 +403,7 @@ func runOracleRound(t *testing.T, srv *ifmatchtest.Server, c oracleCell, ws, sid
 		go func(w int, cl *ifmatch.Client, rng *rand.Rand) {
 			defer wg.Done()
 			for j := 0; j < perWriter; j++ {
-				call := oracleCall{tag: fmt.Sprintf("%s-w%d-c%d", round, w, j), deadline: time.Second, attempts: 50}
-				if rng.IntN(2) == 0 {
-					call.deadline = time.Duration(2+rng.IntN(60)) * time.Millisecond
-				}
-				if rng.IntN(4) == 0 { // some calls run out of attempts, ending on their last write
-					call.attempts = 1 + rng.IntN(2)
-				}
-				ctx, cancel := context.WithTimeout(ifmatchtest.WithCall(context.Background(), call.tag), call.deadline)
-				call.start = time.Now()
-				_, call.err = cl.Workspace(ws).UpdateTask(ctx, sid, appendToken(call.tag, c.mode),
-					append(opts[:len(opts):len(opts)], ifmatch.MaxAttempts(call.attempts))...)
-				call.took = time.Since(call.start)
-				cancel()
-				out[w*perWriter+j] = call
+				out[w*perWriter+j] = oracleCallOnce(cl, target, c.mode, fmt.Sprintf("%s-w%d-c%d", round, w, j), opts, rng)
 			}
 		}(w, cl, rng)
 	}
@@ -249,24 +414,43 @@ func runOracleRound(t *testing.T, srv *ifmatchtest.Server, c oracleCell, ws, sid
 	return out
 }
 
-// appendToken is a call's mutation: append its token to attributes.log;
+// oracleCallOnce makes one tagged call appending tag to target's log, with
+// a random deadline and attempt budget, and returns its claim.
+func oracleCallOnce(cl *ifmatch.Client, target oracleTarget, mode soakMode, tag string,
+	opts []ifmatch.UpdateOption, rng *rand.Rand) oracleCall {
+	call := oracleCall{tag: tag, deadline: time.Second, attempts: 50}
+	if rng.IntN(2) == 0 {
+		call.deadline = time.Duration(2+rng.IntN(60)) * time.Millisecond
+	}
+	if rng.IntN(4) == 0 { // some calls run out of attempts, ending on their last write
+		call.attempts = 1 + rng.IntN(2)
+	}
+	ctx, cancel := context.WithTimeout(ifmatchtest.WithCall(context.Background(), call.tag), call.deadline)
+	defer cancel()
+	call.start = time.Now()
+	call.err = target.update(ctx, cl, appendToken(call.tag, mode),
+		append(opts[:len(opts):len(opts)], ifmatch.MaxAttempts(call.attempts)))
+	call.took = time.Since(call.start)
+	return call
+}
+
+// appendToken is a call's change: append its token to the object's "log";
 // in idempotent mode, only if it is not there yet.
-func appendToken(token string, mode soakMode) ifmatch.TaskMutator {
-	return func(tk *ifmatch.Task) error {
-		log, _ := tk.Attributes["log"].([]any)
+func appendToken(token string, mode soakMode) func(map[string]any) {
+	return func(obj map[string]any) {
+		log := logOf(obj)
 		if mode == modeIdempotent && slices.Contains(log, any(token)) {
-			return nil
+			return
 		}
-		tk.Attributes["log"] = append(slices.Clip(log), token)
-		return nil
+		obj["log"] = append(slices.Clip(log), token)
 	}
 }
 
-// checkOracle compares each call's claim with the final state and the logs.
-func checkOracle(c oracleCell, calls []oracleCall, attrs map[string]any,
+// checkOracle compares each call's claim with the final log and the logs of
+// the fake.
+func checkOracle(c oracleCell, calls []oracleCall, log []any,
 	commits []ifmatchtest.Commit, reqs []ifmatchtest.Request) []oracleViolation {
 	applied := map[string]int{}
-	log, _ := attrs["log"].([]any)
 	for _, tok := range log {
 		s, _ := tok.(string)
 		applied[s]++
