@@ -396,7 +396,7 @@ func (u *update[T]) fairRead(own string) error {
 	if err := u.refresh(); err != nil {
 		return err
 	}
-	if *u.ops.etag(u.cur) == own {
+	if sameETag(*u.ops.etag(u.cur), own) {
 		u.fb.calm()
 	}
 	return nil
@@ -682,7 +682,7 @@ func (u *update[T]) settle(cause error) (*T, error) {
 // landed; nothing proves otherwise).
 func (u *update[T]) verdict(fresh *T) marker.Verdict {
 	now := *u.ops.etag(fresh)
-	gone := u.baseGone || now != u.pending && checkETag(now) == nil
+	gone := u.baseGone || !sameETag(now, u.pending) && checkETag(now) == nil
 	if u.mk != "" {
 		history := (*u.ops.obj(fresh))[u.mk]
 		switch v := marker.Check(history, u.token); {
@@ -696,7 +696,7 @@ func (u *update[T]) verdict(fresh *T) marker.Verdict {
 			return v
 		}
 	}
-	if !gone && now == u.pending {
+	if !gone && sameETag(now, u.pending) {
 		return marker.Absent
 	}
 	return marker.Unknown
@@ -908,6 +908,21 @@ func statusOf(err error) int {
 		return ae.Status
 	}
 	return 0
+}
+
+// sameETag reports whether two ETags name one version: equal, or equal but
+// for the double quotes around one of them. A Sync object read without an
+// ETag header takes its revision, bare ("3"), where the header quotes it
+// (`"3"`); taken for two versions, a read-back at the version a lost write
+// was based on seemed to show that base gone (see verdict).
+func sameETag(a, b string) bool { return a == b || unquote(a) == unquote(b) }
+
+// unquote strips one pair of double quotes around s.
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
 }
 
 // checkETag refuses what cannot serve as an If-Match: nothing, a weak tag,
