@@ -263,6 +263,10 @@ type oracleUpdate func(ctx context.Context, cl *ifmatch.Client, change func(map[
 type oracleTarget struct {
 	update oracleUpdate
 	log    func() []any
+	// recreate, for a resource addressed by a name, deletes it and creates
+	// it again under the same name with an empty log, as another writer
+	// would (see TestOracleRecreate); nil for the others.
+	recreate func(ctx context.Context, cl *ifmatch.Client)
 }
 
 // oracleMap is the unique name of the Map whose items map-item cells write.
@@ -288,12 +292,24 @@ func (h oracleHome) target(res oracleResource, round string) oracleTarget {
 	switch res {
 	case resDocName:
 		h.srv.AddDocument(h.svc, "oracle-"+round, seed)
-		return h.documentTarget("oracle-" + round)
+		t := h.documentTarget("oracle-" + round)
+		t.recreate = func(ctx context.Context, cl *ifmatch.Client) {
+			s := cl.SyncService(h.svc)
+			_ = s.DeleteDocument(ctx, "oracle-"+round)
+			_, _ = s.CreateDocument(ctx, "oracle-"+round, ifmatch.SyncWrite{Data: map[string]any{"log": []any{}}})
+		}
+		return t
 	case resDocSID:
 		return h.documentTarget(h.srv.AddDocument(h.svc, "", seed))
 	case resMapItem:
 		h.srv.AddMapItem(h.svc, oracleMap, round, seed)
-		return h.mapItemTarget(round)
+		t := h.mapItemTarget(round)
+		t.recreate = func(ctx context.Context, cl *ifmatch.Client) {
+			s := cl.SyncService(h.svc)
+			_ = s.DeleteMapItem(ctx, oracleMap, round)
+			_, _ = s.CreateMapItem(ctx, oracleMap, round, ifmatch.SyncWrite{Data: map[string]any{"log": []any{}}})
+		}
+		return t
 	case resListItem:
 		return h.listItemTarget(h.srv.AddListItem(h.svc, h.list, seed))
 	}
