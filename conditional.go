@@ -41,6 +41,11 @@ type resourceOps[T any] struct {
 	// obj returns the resource's JSON object (attributes or data), where
 	// commit markers are kept; nil for resources that have none.
 	obj func(*T) *map[string]any
+	// born names the incarnation of the resource at the path: a Sync
+	// resource deleted and created again under the same name is another one,
+	// whose revisions start over (so an equal ETag proves nothing across
+	// them); nil where the path names one resource for ever (a Task's SID).
+	born func(*T) string
 }
 
 // newOps builds the resourceOps of the resource at path: GET to read, POST
@@ -314,6 +319,7 @@ type update[T any] struct {
 	token       string     // the commit marker of the write in flight or pending
 	baseTop     string     // the newest marker of the version that write was based on
 	sent        *T         // the state the write in flight or pending would produce
+	baseBorn    string     // the incarnation (ops.born) the pending write was built on
 	sentForm    url.Values // and its form
 	maybeLanded bool       // an unanswered write may have landed; nothing proved otherwise
 }
@@ -471,6 +477,9 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 		var err error
 		if form, err = u.mark(work, form); err != nil {
 			return nil, err
+		}
+		if u.ops.born != nil {
+			u.baseBorn = u.ops.born(u.cur)
 		}
 	}
 	if err := u.ctx.Err(); err != nil {
@@ -682,7 +691,8 @@ func (u *update[T]) settle(cause error) (*T, error) {
 // landed; nothing proves otherwise).
 func (u *update[T]) verdict(fresh *T) marker.Verdict {
 	now := *u.ops.etag(fresh)
-	gone := u.baseGone || !sameETag(now, u.pending) && checkETag(now) == nil
+	gone := u.baseGone || !sameETag(now, u.pending) && checkETag(now) == nil ||
+		u.ops.born != nil && u.ops.born(fresh) != u.baseBorn // created again: our base went with the old one
 	if u.mk != "" {
 		history := (*u.ops.obj(fresh))[u.mk]
 		switch v := marker.Check(history, u.token); {

@@ -329,15 +329,20 @@ type syncRes[T any] struct {
 	data  func(*T) *map[string]any
 	etag  func(*T) *string
 	item  bool
+	// born names the incarnation of a resource (see resourceOps.born)
+	born func(*T) string
 }
 
 var (
 	documentRes = syncRes[Document]{kind: "Document", op: "UpdateDocument", dec: decodeDocument, clone: (*Document).Clone,
-		data: func(d *Document) *map[string]any { return &d.Data }, etag: func(d *Document) *string { return &d.ETag }}
+		data: func(d *Document) *map[string]any { return &d.Data }, etag: func(d *Document) *string { return &d.ETag },
+		born: func(d *Document) string { return d.SID }}
 	listItemRes = syncRes[ListItem]{kind: "ListItem", op: "UpdateListItem", dec: decodeListItem, clone: (*ListItem).Clone, item: true,
-		data: func(i *ListItem) *map[string]any { return &i.Data }, etag: func(i *ListItem) *string { return &i.ETag }}
+		data: func(i *ListItem) *map[string]any { return &i.Data }, etag: func(i *ListItem) *string { return &i.ETag },
+		born: func(i *ListItem) string { return i.ListSID + " " + i.DateCreated.Format(time.RFC3339Nano) }}
 	mapItemRes = syncRes[MapItem]{kind: "MapItem", op: "UpdateMapItem", dec: decodeMapItem, clone: (*MapItem).Clone, item: true,
-		data: func(i *MapItem) *map[string]any { return &i.Data }, etag: func(i *MapItem) *string { return &i.ETag }}
+		data: func(i *MapItem) *map[string]any { return &i.Data }, etag: func(i *MapItem) *string { return &i.ETag },
+		born: func(i *MapItem) string { return i.MapSID + " " + i.DateCreated.Format(time.RFC3339Nano) }}
 )
 
 func syncFetch[T any](ctx context.Context, c *Client, r syncRes[T], path []string, err error) (*T, error) {
@@ -380,6 +385,7 @@ func syncUpdate[T any](ctx context.Context, c *Client, r syncRes[T], path []stri
 		return nil, err
 	}
 	ops := newOps(c, productSync, path, r.dec, r.clone, diffData(r.kind, func(v *T) map[string]any { return *r.data(v) }), r.etag, r.data)
+	ops.born = r.born
 	return runUpdate(ctx, c, ops.named(r.op, r.kind), mutate, opts)
 }
 
