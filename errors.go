@@ -169,10 +169,13 @@ func (e *OutcomeUnknownError) Error() string {
 	return fmt.Sprintf("ifmatch: outcome of write with If-Match %s unknown: %v", truncate(e.ETag), e.Cause)
 }
 
-// Unwrap returns [ErrOutcomeUnknown] and the write's error, seen through
-// unknownCause: a refusal that came after the write whose outcome is unknown
-// says nothing of that write, so the error never matches a sentinel that
-// means "not applied".
+// Unwrap returns [ErrOutcomeUnknown] and the write's error, seen through a
+// filter: a refusal that came after the write whose outcome is unknown says
+// nothing of that write, so the error never matches a sentinel that means
+// "not applied" ([ErrInvalidArgument], [ErrMutatorAborted], [ErrConflict],
+// [ErrPreconditionFailed], [ErrNotFound], [ErrAlreadyExists]), is never a
+// [*ConflictError], and hides a mutator's own error; context errors,
+// [*APIError] and the rest still match, and the message is whole.
 func (e *OutcomeUnknownError) Unwrap() []error {
 	if e.Cause == nil {
 		return []error{ErrOutcomeUnknown}

@@ -121,8 +121,9 @@ func (r *Reservation) Clone() *Reservation {
 // ReservationMutator changes a reservation in an update loop; only
 // ReservationStatus may change, along the moves a client may make (pending →
 // accepted or rejected; accepted → wrapping or completed; wrapping →
-// completed). The contract of [TaskMutator] applies.
-type ReservationMutator func(r *Reservation) error
+// completed). The contract of [TaskMutator] applies. It is an alias of the
+// func type.
+type ReservationMutator = func(r *Reservation) error
 
 // ReservationUpdate holds the fields of one reservation write.
 type ReservationUpdate struct {

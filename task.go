@@ -141,8 +141,10 @@ func (t *Task) Clone() *Task {
 // have no side effects outside the Task it is given, and should set a target
 // state ("priority 5") rather than a relative change ("priority + 1") unless
 // the loop's outcome is checked (see [ErrOutcomeUnknown]). Returning an error
-// stops the loop with [ErrMutatorAborted] and writes nothing.
-type TaskMutator func(t *Task) error
+// stops the loop with [ErrMutatorAborted] and writes nothing. It is an
+// alias, as every mutator type is, so a plain func(*Task) error is one (and
+// implementations of [TaskAPI] written with the func type satisfy it).
+type TaskMutator = func(t *Task) error
 
 // TaskUpdate holds the fields of one Task write. Zero fields are not sent.
 type TaskUpdate struct {

@@ -92,8 +92,8 @@ func cloneLinks(l map[string]string) map[string]string {
 }
 
 // WorkerMutator changes a Worker in an update loop; the contract of
-// [TaskMutator] applies.
-type WorkerMutator func(w *Worker) error
+// [TaskMutator] applies. It is an alias of the func type.
+type WorkerMutator = func(w *Worker) error
 
 // WorkerUpdate holds the fields of one Worker write. Zero fields are not sent.
 type WorkerUpdate struct {
