@@ -55,7 +55,7 @@ func main() {
 	faults := flag.Float64("faults", 0, "fraction of requests hit by an injected fault (0-0.5): 502/503/429 before commit, connection dropped after commit")
 	seed := flag.Uint64("seed", 1, "seed of the fault injection: it fixes which requests, in the order they reach the server, get a fault; "+
 		"that order depends on goroutine scheduling and timing, so counts still vary from run to run")
-	markers := flag.Bool("markers", true, "UpdateTask with commit markers, so that even under faults every increment's outcome is known")
+	markers := flag.Bool("markers", true, "UpdateTask with commit markers: a lost answer is settled by a read, so under faults almost every outcome is known (unknown only when the marker history cannot tell, see README)")
 	showMetrics := flag.Bool("metrics", false, "after the table, print the metric totals of each UpdateTask run (conflicts, attempts histogram…), as otelifmatch would export them")
 	flag.Parse()
 	if *writers < 1 || *k < 1 || *faults < 0 || *faults > 0.5 || *latency < 0 {
@@ -102,7 +102,9 @@ func main() {
 		os.Exit(1)
 	}
 	naive := results[0]
-	fmt.Printf("\nUpdateTask lost nothing and applied nothing twice. The naive writers lost %d of the %d increments the server acknowledged.\n",
+	fmt.Printf("\nUpdateTask lost nothing and applied nothing twice: every final count lies between its ok calls and its\n"+
+		"ok + unknown calls (unknown: ErrOutcomeUnknown, the increment may or may not have landed; failed: any other\n"+
+		"error, not applied). The naive writers lost %d of the %d increments the server acknowledged.\n",
 		max(naive.ok-naive.final, 0), naive.ok)
 	fmt.Println("Why separate clients take longer than naive: naive never waits because it never checks; its wall time is")
 	fmt.Println("that of overwriting the other writers' increments. Separate clients take turns on one Task: each lost race")
