@@ -5,27 +5,36 @@ import (
 	"testing"
 )
 
-// Every path this package builds has an identity rule: a resource added
-// without one would have its answers checked for nothing but being objects.
-func TestIdentityOfEveryPath(t *testing.T) {
-	t.Parallel()
-	const (
-		ws  = "WS0123456789abcdef0123456789abcdef"
-		wt  = "WT0123456789abcdef0123456789abcdef"
-		wk  = "WK0123456789abcdef0123456789abcdef"
-		wr  = "WR0123456789abcdef0123456789abcdef"
-		is  = "IS0123456789abcdef0123456789abcdef"
-		et  = "ET0123456789abcdef0123456789abcdef"
-		key = "Items" // a user's name where a fixed one sits elsewhere
-	)
-	w, s := Workspace{sid: ws}, SyncService{sid: is}
-	must := func(p []string, err error) []string {
+// SIDs of each kind, for building paths.
+const (
+	ws = "WS0123456789abcdef0123456789abcdef"
+	wt = "WT0123456789abcdef0123456789abcdef"
+	wk = "WK0123456789abcdef0123456789abcdef"
+	wr = "WR0123456789abcdef0123456789abcdef"
+	is = "IS0123456789abcdef0123456789abcdef"
+	et = "ET0123456789abcdef0123456789abcdef"
+	es = "ES0123456789abcdef0123456789abcdef"
+	mp = "MP0123456789abcdef0123456789abcdef"
+)
+
+// pathRig returns a Workspace and a SyncService to build paths with, and
+// must, which fails t on a path builder's error.
+func pathRig(t *testing.T) (Workspace, SyncService, func([]string, error) []string) {
+	return Workspace{sid: ws}, SyncService{sid: is}, func(p []string, err error) []string {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
+}
+
+// Every path this package builds has an identity rule: a resource added
+// without one would have its answers checked for nothing but being objects.
+func TestIdentityOfEveryPath(t *testing.T) {
+	t.Parallel()
+	const key = "Items" // a user's name where a fixed one sits elsewhere
+	w, s, must := pathRig(t)
 	for _, tc := range []struct {
 		path []string
 		form url.Values
@@ -76,24 +85,7 @@ func TestIdentityCheckOfADecodedTaskAllocatesNothing(t *testing.T) {
 // served from the ETag cache: a unique name or Map key can be reused.
 func TestStableName(t *testing.T) {
 	t.Parallel()
-	const (
-		ws = "WS0123456789abcdef0123456789abcdef"
-		wt = "WT0123456789abcdef0123456789abcdef"
-		wk = "WK0123456789abcdef0123456789abcdef"
-		wr = "WR0123456789abcdef0123456789abcdef"
-		is = "IS0123456789abcdef0123456789abcdef"
-		et = "ET0123456789abcdef0123456789abcdef"
-		es = "ES0123456789abcdef0123456789abcdef"
-		mp = "MP0123456789abcdef0123456789abcdef"
-	)
-	w, s := Workspace{sid: ws}, SyncService{sid: is}
-	must := func(p []string, err error) []string {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	w, s, must := pathRig(t)
 	for _, tc := range []struct {
 		path   []string
 		stable bool
