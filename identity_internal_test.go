@@ -67,7 +67,6 @@ func TestIdentityOfEveryPath(t *testing.T) {
 // the body, so the rule costs no allocation (a second parse cost 12 per
 // request, about 8% of an uncontended update).
 func TestIdentityCheckOfADecodedTaskAllocatesNothing(t *testing.T) {
-	const wt = "WT0123456789abcdef0123456789abcdef"
 	body := []byte(`{"sid":"` + wt + `","attributes":"{\"n\":1}","priority":0}`)
 	id := identity{field: "sid", prefix: "WT", want: wt}
 	plain := testing.AllocsPerRun(50, func() { _, _ = decodeTask(body, `"0"`) })
