@@ -397,6 +397,23 @@ var contractCases = []struct {
 			t.Errorf("merge: %v %v", d, err)
 		}
 	}},
+	{"a list item index is never reused, not even the last one's", func(t *testing.T, e *contractEnv) {
+		e.addListItem("q", map[string]any{"i": 0})
+		it, err := e.sync.CreateListItem(ctxT(t), "q", ifmatch.SyncWrite{Data: map[string]any{"i": 1}})
+		if err != nil || it.Index != 1 {
+			t.Fatalf("%v %v", it, err)
+		}
+		if err := e.sync.DeleteListItem(ctxT(t), "q", 1); err != nil {
+			t.Fatal(err)
+		}
+		it, err = e.sync.CreateListItem(ctxT(t), "q", ifmatch.SyncWrite{Data: map[string]any{"i": 2}})
+		if err != nil || it.Index != 2 {
+			t.Fatalf("create after deleting the last item (index 1): %v %v, want index 2", it, err)
+		}
+		if got := e.addListItem("q", nil); got != 3 {
+			t.Errorf("seeded after: index %d, want 3", got)
+		}
+	}},
 	{"sync list and map items", func(t *testing.T, e *contractEnv) {
 		e.addListItem("q", map[string]any{"i": 0})
 		it, err := e.sync.CreateListItem(ctxT(t), "q", ifmatch.SyncWrite{Data: map[string]any{"i": 1}})
