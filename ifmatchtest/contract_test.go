@@ -343,6 +343,27 @@ var contractCases = []struct {
 			t.Fatalf("%v %v", w, err)
 		}
 	}},
+	{"reservations: CommitMarkers and IdempotencyKey refused before any request", func(t *testing.T, e *contractEnv) {
+		task, wk := e.addTask(nil), e.addWorker("w", nil)
+		r := e.addReservation(task, wk)
+		accept := func(r *ifmatch.Reservation) error { r.ReservationStatus = ifmatch.ReservationAccepted; return nil }
+		sent := e.sent()
+		for name, opt := range map[string]ifmatch.UpdateOption{"CommitMarkers": ifmatch.CommitMarkers(""),
+			"IdempotencyKey": ifmatch.IdempotencyKey("EV1")} {
+			if _, err := e.workers.UpdateTaskReservation(ctxT(t), task, r, accept, opt); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+				t.Errorf("task path, %s: %v", name, err)
+			}
+			if _, err := e.workers.UpdateWorkerReservation(ctxT(t), wk, r, accept, opt); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+				t.Errorf("worker path, %s: %v", name, err)
+			}
+		}
+		if n := e.sent() - sent; n != 0 {
+			t.Errorf("%d requests sent", n)
+		}
+		if got, err := e.workers.FetchTaskReservation(ctxT(t), task, r); err != nil || got.ReservationStatus != ifmatch.ReservationPending {
+			t.Errorf("%v %v", got, err)
+		}
+	}},
 	{"reservations: moves checked", func(t *testing.T, e *contractEnv) {
 		task, wk := e.addTask(nil), e.addWorker("w", nil)
 		r := e.addReservation(task, wk)

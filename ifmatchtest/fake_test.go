@@ -552,3 +552,21 @@ func TestMockTransportOwnHTTPClient(t *testing.T) {
 		t.Fatalf("%v %v, %d calls", task, err, mt.GetTotalCallCount())
 	}
 }
+
+// CommitMarkers as a Client default applies to resources with attributes
+// or data and is left out of reservation updates, which still run.
+func TestDefaultCommitMarkersSpareReservations(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	ws := srv.AddWorkspace()
+	task, wk := srv.AddTask(ws, nil), srv.AddWorker(ws, "w", nil)
+	r := srv.AddReservation(ws, task, wk)
+	c := srv.Client(ifmatch.WithUpdateDefaults(ifmatch.CommitMarkers("")))
+	got, err := c.Workspace(ws).UpdateTaskReservation(ctxT(t), task, r, func(r *ifmatch.Reservation) error {
+		r.ReservationStatus = ifmatch.ReservationAccepted
+		return nil
+	})
+	if err != nil || got.ReservationStatus != ifmatch.ReservationAccepted {
+		t.Fatalf("%v %v", got, err)
+	}
+}
