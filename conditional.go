@@ -229,6 +229,9 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	if mutate == nil {
 		return nil, fmt.Errorf("%w: nil mutator", ErrInvalidArgument)
 	}
+	if ops.obj == nil && callSetsMarkers(opts) {
+		return nil, fmt.Errorf("%w: CommitMarkers needs a resource with attributes or data (a reservation has none)", ErrInvalidArgument)
+	}
 	var seen bool // IdempotencyKey: the key was found by the last run of mutate
 	if cfg.hasEventKey {
 		var err error
@@ -258,6 +261,18 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 		*cfg.result = res
 	}
 	return v, err
+}
+
+// callSetsMarkers reports whether the call's own options (not the Client's
+// defaults, which apply to every resource) ask for [CommitMarkers].
+func callSetsMarkers(opts []UpdateOption) bool {
+	var own updateConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&own)
+		}
+	}
+	return own.markerKey != ""
 }
 
 // loop runs the read-modify-write loop for one caller (or one coalesced

@@ -468,8 +468,13 @@ const DefaultMarkerKey = "_ifmatch_writes"
 // applied twice and ends in [ErrOutcomeUnknown] only when more writes than
 // the kept tokens landed before the read-back. The key is hidden from
 // mutators and from the values the loop returns; it costs a few dozen bytes
-// per resource and means every write rewrites the attributes. It has no
-// effect on resources without attributes or data (reservations). The key
+// per resource and means every write rewrites the attributes. A
+// reservation has no attributes to hold the tokens: given to a reservation
+// update call (the Client's or an in-memory stub's), CommitMarkers is an
+// [ErrInvalidArgument] before any request, as [IdempotencyKey] is; as a
+// Client default ([WithUpdateDefaults]) it is left out of reservation
+// updates, which then may end in [ErrOutcomeUnknown] after a lost answer
+// (unless [Idempotent]). The key
 // must be the markers' own: a call whose resource holds anything else under
 // it (on a fresh read, not only in the Client's ETag cache), whose mutator
 // sets it, or whose key is [IdempotencyKeysField], fails with

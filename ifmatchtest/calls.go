@@ -45,8 +45,8 @@ func CallOf(ctx context.Context) string {
 //	_, err := c.Workspace(ws).UpdateTask(ifmatchtest.WithCall(ctx, "call-7"), sid, fn)
 //
 // then read which of call-7's writes committed with [Fake.Commits]. Clients
-// from [Server.Client] and [Fake.MockClient] already use it unless given
-// their own [ifmatch.WithHTTPClient].
+// from [Server.Client] (unless given their own [ifmatch.WithHTTPClient])
+// and [Fake.MockClient] already use it.
 func (f *Fake) CallTransport(next http.RoundTripper) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport.(*http.Transport).Clone()

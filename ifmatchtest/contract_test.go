@@ -343,6 +343,27 @@ var contractCases = []struct {
 			t.Fatalf("%v %v", w, err)
 		}
 	}},
+	{"reservations: CommitMarkers and IdempotencyKey refused before any request", func(t *testing.T, e *contractEnv) {
+		task, wk := e.addTask(nil), e.addWorker("w", nil)
+		r := e.addReservation(task, wk)
+		accept := func(r *ifmatch.Reservation) error { r.ReservationStatus = ifmatch.ReservationAccepted; return nil }
+		sent := e.sent()
+		for name, opt := range map[string]ifmatch.UpdateOption{"CommitMarkers": ifmatch.CommitMarkers(""),
+			"IdempotencyKey": ifmatch.IdempotencyKey("EV1")} {
+			if _, err := e.workers.UpdateTaskReservation(ctxT(t), task, r, accept, opt); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+				t.Errorf("task path, %s: %v", name, err)
+			}
+			if _, err := e.workers.UpdateWorkerReservation(ctxT(t), wk, r, accept, opt); !errors.Is(err, ifmatch.ErrInvalidArgument) {
+				t.Errorf("worker path, %s: %v", name, err)
+			}
+		}
+		if n := e.sent() - sent; n != 0 {
+			t.Errorf("%d requests sent", n)
+		}
+		if got, err := e.workers.FetchTaskReservation(ctxT(t), task, r); err != nil || got.ReservationStatus != ifmatch.ReservationPending {
+			t.Errorf("%v %v", got, err)
+		}
+	}},
 	{"reservations: moves checked", func(t *testing.T, e *contractEnv) {
 		task, wk := e.addTask(nil), e.addWorker("w", nil)
 		r := e.addReservation(task, wk)
@@ -395,6 +416,23 @@ var contractCases = []struct {
 		d, err = ifmatch.MergeDocumentData(ctxT(t), e.sync, "cfg", map[string]any{"w": 2})
 		if err != nil || len(d.Data) != 2 {
 			t.Errorf("merge: %v %v", d, err)
+		}
+	}},
+	{"a list item index is never reused, not even the last one's", func(t *testing.T, e *contractEnv) {
+		e.addListItem("q", map[string]any{"i": 0})
+		it, err := e.sync.CreateListItem(ctxT(t), "q", ifmatch.SyncWrite{Data: map[string]any{"i": 1}})
+		if err != nil || it.Index != 1 {
+			t.Fatalf("%v %v", it, err)
+		}
+		if err := e.sync.DeleteListItem(ctxT(t), "q", 1); err != nil {
+			t.Fatal(err)
+		}
+		it, err = e.sync.CreateListItem(ctxT(t), "q", ifmatch.SyncWrite{Data: map[string]any{"i": 2}})
+		if err != nil || it.Index != 2 {
+			t.Fatalf("create after deleting the last item (index 1): %v %v, want index 2", it, err)
+		}
+		if got := e.addListItem("q", nil); got != 3 {
+			t.Errorf("seeded after: index %d, want 3", got)
 		}
 	}},
 	{"sync list and map items", func(t *testing.T, e *contractEnv) {

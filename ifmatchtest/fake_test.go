@@ -487,3 +487,86 @@ func TestFakeRefusesWhatTwilioRefuses(t *testing.T) {
 		t.Errorf("Ttl with ItemTtl: %d, expires %v", code, body["date_expires"])
 	}
 }
+
+// fatalRecorder records Fatal instead of ending the test.
+type fatalRecorder struct{ msgs []string }
+
+func (r *fatalRecorder) Fatal(args ...any) { r.msgs = append(r.msgs, fmt.Sprint(args...)) }
+
+// MockClient refuses what would make it lie: an ifmatch.WithHTTPClient
+// (which would send requests to the network) and an option the Client
+// refuses fail the test through t.Fatal, or panic when t is nil; and it
+// never changes a Server.
+func TestMockClientRefusals(t *testing.T) {
+	t.Parallel()
+	f := ifmatchtest.NewFake()
+	var rec fatalRecorder
+	c, mt := f.MockClient(&rec, ifmatch.WithHTTPClient(&http.Client{Timeout: time.Second}))
+	if c != nil || mt != nil || len(rec.msgs) != 1 || !strings.Contains(rec.msgs[0], "WithHTTPClient") ||
+		!strings.Contains(rec.msgs[0], "MockTransport") {
+		t.Errorf("WithHTTPClient: %v %v %q", c, mt, rec.msgs)
+	}
+	rec.msgs = nil
+	if c, _ := f.MockClient(&rec, ifmatch.WithRegion("ie1")); c != nil || len(rec.msgs) != 1 ||
+		!strings.Contains(rec.msgs[0], "ifmatchtest: MockClient: ") {
+		t.Errorf("bad option: %v %q", c, rec.msgs)
+	}
+	func() {
+		defer func() {
+			if p := fmt.Sprint(recover()); !strings.Contains(p, "WithHTTPClient") {
+				t.Errorf("nil t: panic %q", p)
+			}
+		}()
+		f.MockClient(nil, ifmatch.WithHTTPClient(http.DefaultClient))
+	}()
+
+	srv := newServer(t)
+	ws := srv.AddWorkspace()
+	sid := srv.AddTask(ws, nil)
+	before := srv.URL
+	mc, _ := srv.MockClient(t)
+	if _, err := mc.Workspace(ws).FetchTask(ctxT(t), sid); err != nil {
+		t.Fatal(err)
+	}
+	task, err := srv.Client().Workspace(ws).FetchTask(ctxT(t), sid)
+	if err != nil || srv.URL != before || !strings.HasPrefix(task.URL, before+"/") {
+		t.Errorf("a Server's Fake after MockClient: URL %s (was %s), task %v, %v", srv.URL, before, task, err)
+	}
+}
+
+// MockTransport serves a client built with the test's own *http.Client.
+func TestMockTransportOwnHTTPClient(t *testing.T) {
+	t.Parallel()
+	f := ifmatchtest.NewFake()
+	ws := f.AddWorkspace()
+	sid := f.AddTask(ws, nil)
+	mt := f.MockTransport(t)
+	hc := &http.Client{Transport: f.CallTransport(mt), Timeout: time.Second}
+	c, err := ifmatch.NewClient(ifmatchtest.AccountSID, ifmatchtest.AuthToken,
+		ifmatch.WithBaseURL(ifmatchtest.MockBaseURL), ifmatch.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := c.Workspace(ws).FetchTask(ctxT(t), sid)
+	if err != nil || task.URL != ifmatchtest.TaskURL(ws, sid) || mt.GetTotalCallCount() != 1 {
+		t.Fatalf("%v %v, %d calls", task, err, mt.GetTotalCallCount())
+	}
+}
+
+// CommitMarkers as a Client default applies to resources with attributes
+// or data and is left out of reservation updates, which still run.
+func TestDefaultCommitMarkersSpareReservations(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	ws := srv.AddWorkspace()
+	task, wk := srv.AddTask(ws, nil), srv.AddWorker(ws, "w", nil)
+	r := srv.AddReservation(ws, task, wk)
+	c := srv.Client(ifmatch.WithUpdateDefaults(ifmatch.CommitMarkers("")))
+	got, err := c.Workspace(ws).UpdateTaskReservation(ctxT(t), task, r, func(r *ifmatch.Reservation) error {
+		r.ReservationStatus = ifmatch.ReservationAccepted
+		return nil
+	})
+	if err != nil || got.ReservationStatus != ifmatch.ReservationAccepted {
+		t.Fatalf("%v %v", got, err)
+	}
+}

@@ -25,7 +25,12 @@ const (
 	DropAfterCommit FaultKind = "drop-after-commit"
 	// TruncateAfterCommit applies the write, then sends a cut-off body.
 	TruncateAfterCommit FaultKind = "truncate-after-commit"
-	// Stall holds the request without committing until the client gives up.
+	// Stall holds the request without committing until the client gives up:
+	// until the try's timeout (30 s, [ifmatch.DefaultTryTimeout], for
+	// clients from [Server.Client] and [Fake.MockClient]) or the call's
+	// context ends. A test that injects it should give the call a context
+	// with a short deadline (or the client a shorter per-try timeout), else
+	// each stalled try takes 30 s and ends in "context deadline exceeded".
 	Stall FaultKind = "stall"
 	// Slow adds Fault.Latency before handling the request normally.
 	Slow FaultKind = "slow"
@@ -50,7 +55,9 @@ const (
 	// then holds the answer until the request's context ends (the client's
 	// per-try timeout or the call's deadline) and drops the connection; with
 	// Fault.Latency set, it answers normally after that long if the client
-	// is still waiting.
+	// is still waiting. As with [Stall], the per-try timeout of clients from
+	// [Server.Client] and [Fake.MockClient] is 30 s: give the call a short
+	// deadline.
 	CommitThenStall FaultKind = "commit-then-stall"
 	// NoETag answers a successful request (GET or write) without its ETag
 	// header.

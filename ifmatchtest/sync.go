@@ -38,8 +38,11 @@ const maxSyncData = 16 << 10
 
 // AddDocument seeds a Sync Document (uniqueName may be "") and returns its SID.
 func (f *Fake) AddDocument(svc, uniqueName string, data map[string]any) string {
+	s := encodeSyncData(data)
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	o := &syncObj{kind: "Documents", svc: svc, sid: NewSID("ET"), uniqueName: uniqueName}
-	f.addSync(o, data)
+	f.storeSeeded(o, s)
 	return o.sid
 }
 
@@ -47,22 +50,25 @@ func (f *Fake) AddDocument(svc, uniqueName string, data map[string]any) string {
 // does not exist yet is created with m as its unique name, as
 // [MemorySync.AddMapItem] does.
 func (f *Fake) AddMapItem(svc, m, key string, data map[string]any) {
+	s := encodeSyncData(data)
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	c := f.seedContainer(svc, "Maps", m)
-	f.mu.Unlock()
-	f.addSync(&syncObj{kind: "Maps", svc: svc, container: c, key: key}, data)
+	f.storeSeeded(&syncObj{kind: "Maps", svc: svc, container: c, key: key}, s)
 }
 
 // AddListItem appends an item to Sync List l (SID or unique name) and returns
 // its index. A List that does not exist yet is created with l as its unique
-// name, as [MemorySync.AddListItem] does.
+// name, as [MemorySync.AddListItem] does. Like a create through the API, it
+// never reuses an index, not even one whose item was deleted.
 func (f *Fake) AddListItem(svc, l string, data map[string]any) int {
+	s := encodeSyncData(data)
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	c := f.seedContainer(svc, "Lists", l)
-	idx := f.nextIndex(svc, c)
-	f.mu.Unlock()
-	f.addSync(&syncObj{kind: "Lists", svc: svc, container: c, index: idx}, data)
-	return idx
+	o := &syncObj{kind: "Lists", svc: svc, container: c, index: f.nextIndex(svc, c)}
+	f.storeSeeded(o, s)
+	return o.index
 }
 
 // seedContainer returns the SID of List or Map name (SID or unique name) in
@@ -75,7 +81,9 @@ func (f *Fake) seedContainer(svc, kind, name string) string {
 	return f.addContainer(svc, kind, name).sid
 }
 
-func (f *Fake) addSync(o *syncObj, data map[string]any) {
+// encodeSyncData encodes seeded data (nil: {}); it panics on data JSON
+// cannot hold, a mistake in the test.
+func encodeSyncData(data map[string]any) string {
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -83,8 +91,12 @@ func (f *Fake) addSync(o *syncObj, data map[string]any) {
 	if err != nil {
 		panic(fmt.Sprintf("ifmatchtest: Sync data: %v", err))
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	return s
+}
+
+// storeSeeded stores a seeded Sync object with encoded data s. Called with
+// f.mu held, in the same critical section that chose its index or key.
+func (f *Fake) storeSeeded(o *syncObj, s string) {
 	f.services[o.svc] = true
 	o.data, o.created, o.updated = s, f.now(), f.now()
 	f.syncObjs[o.storeKey()] = o
@@ -139,13 +151,16 @@ func (f *Fake) findSync(svc, kind, container, id string) *syncObj {
 	return f.syncObjs[svc+"/"+kind+"/"+c+"/"+id]
 }
 
+// nextIndex takes the next index of List c in svc. As on Twilio, an index is
+// never given twice, even after its item (the last one included) is
+// deleted: each List counts the indexes it gave. Called with f.mu held.
 func (f *Fake) nextIndex(svc, c string) int {
-	n := 0
-	for _, o := range f.syncObjs {
-		if o.kind == "Lists" && o.svc == svc && o.container == c && o.index >= n {
-			n = o.index + 1
-		}
+	rec := f.contRecs[svc+"/Lists/"+c]
+	if rec == nil { // unreachable: every List item's List has a record
+		panic("ifmatchtest: no record of List " + c)
 	}
+	n := rec.nextIndex
+	rec.nextIndex++
 	return n
 }
 
@@ -282,7 +297,6 @@ func (f *Fake) serveSync(w http.ResponseWriter, r *http.Request, seg []string) {
 }
 
 func (f *Fake) syncCollection(w http.ResponseWriter, r *http.Request, svc, kind, c string) {
-	item := kind != "Documents"
 	switch r.Method {
 	case http.MethodGet:
 		var all []*syncObj
@@ -312,50 +326,58 @@ func (f *Fake) syncCollection(w http.ResponseWriter, r *http.Request, svc, kind,
 		}
 		f.writePage(w, r, key, items, "")
 	case http.MethodPost:
-		o := &syncObj{kind: kind, svc: svc, container: c, data: "{}"}
-		switch kind {
-		case "Documents":
-			o.sid, o.uniqueName = NewSID("ET"), r.PostForm.Get("UniqueName")
-			if utf8.RuneCountInString(o.uniqueName) > 320 {
-				writeError(w, http.StatusBadRequest, 20001, "UniqueName can be up to 320 characters long")
-				return
-			}
-			if o.uniqueName != "" && f.findSync(svc, kind, "", o.uniqueName) != nil {
-				writeError(w, http.StatusConflict, 54301, "Unique name already exists")
-				return
-			}
-		case "Lists":
-			o.index = f.nextIndex(svc, c)
-		case "Maps":
-			o.key = r.PostForm.Get("Key")
-			if o.key == "" {
-				writeError(w, http.StatusBadRequest, 20001, "Missing required parameter Key in the post body")
-				return
-			}
-			if utf8.RuneCountInString(o.key) > 320 {
-				writeError(w, http.StatusBadRequest, 20001, "Key can be up to 320 characters long")
-				return
-			}
-			if f.syncObjs[o.storeKey()] != nil {
-				writeError(w, http.StatusConflict, 54208, "Map Item with the key already exists")
-				return
-			}
-		}
-		if item && r.PostForm.Get("Data") == "" {
-			writeError(w, http.StatusBadRequest, 20001, "Missing required parameter Data in the post body")
-			return
-		}
-		if msg := applySyncForm(o, r.PostForm, f.now(), item); msg != "" {
-			writeError(w, http.StatusBadRequest, 20001, msg)
-			return
-		}
-		o.created = f.now()
-		f.syncObjs[o.storeKey()] = o
-		f.commit(r, o.storeKey(), -1, o.version)
-		writeJSON(w, http.StatusCreated, f.etag(o.storeKey(), o.version), f.syncJSON(o))
+		f.syncCreate(w, r, svc, kind, c)
 	default:
 		methodNotAllowed(w, r)
 	}
+}
+
+// syncCreate creates a Document, List item or Map item (POST to the
+// collection). Called with f.mu held.
+func (f *Fake) syncCreate(w http.ResponseWriter, r *http.Request, svc, kind, c string) {
+	item := kind != "Documents"
+	o := &syncObj{kind: kind, svc: svc, container: c, data: "{}"}
+	switch kind {
+	case "Documents":
+		o.sid, o.uniqueName = NewSID("ET"), r.PostForm.Get("UniqueName")
+		if utf8.RuneCountInString(o.uniqueName) > 320 {
+			writeError(w, http.StatusBadRequest, 20001, "UniqueName can be up to 320 characters long")
+			return
+		}
+		if o.uniqueName != "" && f.findSync(svc, kind, "", o.uniqueName) != nil {
+			writeError(w, http.StatusConflict, 54301, "Unique name already exists")
+			return
+		}
+	case "Maps":
+		o.key = r.PostForm.Get("Key")
+		if o.key == "" {
+			writeError(w, http.StatusBadRequest, 20001, "Missing required parameter Key in the post body")
+			return
+		}
+		if utf8.RuneCountInString(o.key) > 320 {
+			writeError(w, http.StatusBadRequest, 20001, "Key can be up to 320 characters long")
+			return
+		}
+		if f.syncObjs[o.storeKey()] != nil {
+			writeError(w, http.StatusConflict, 54208, "Map Item with the key already exists")
+			return
+		}
+	}
+	if item && r.PostForm.Get("Data") == "" {
+		writeError(w, http.StatusBadRequest, 20001, "Missing required parameter Data in the post body")
+		return
+	}
+	if msg := applySyncForm(o, r.PostForm, f.now(), item); msg != "" {
+		writeError(w, http.StatusBadRequest, 20001, msg)
+		return
+	}
+	if kind == "Lists" { // only once the create is accepted: a refused one takes no index
+		o.index = f.nextIndex(svc, c)
+	}
+	o.created = f.now()
+	f.syncObjs[o.storeKey()] = o
+	f.commit(r, o.storeKey(), -1, o.version)
+	writeJSON(w, http.StatusCreated, f.etag(o.storeKey(), o.version), f.syncJSON(o))
 }
 
 func (f *Fake) syncObject(w http.ResponseWriter, r *http.Request, o *syncObj) {

@@ -26,6 +26,7 @@ type syncContainer struct {
 	revision                   int
 	created, updated, expires  time.Time
 	seq                        int
+	nextIndex                  int // Lists: the index the next item gets
 }
 
 // AddSyncService creates a Sync service and returns its SID.

@@ -5,8 +5,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/ifmatch-go/ifmatch"
 	"github.com/ifmatch-go/ifmatch/ifmatchtest"
 )
 
@@ -126,6 +128,58 @@ func TestSyncURLsUnderNewFake(t *testing.T) {
 		body := rec.Body.String()
 		if rec.Code != 200 || !strings.Contains(body, `"url":"`+want) || strings.Contains(body, "taskrouter") != strings.Contains(want, "taskrouter") {
 			t.Errorf("GET %s: %d %s", path, rec.Code, body)
+		}
+	}
+}
+
+// TestConcurrentListItemCreates: seeding (AddListItem) and creating through
+// the API (CreateListItem) at once, from many goroutines, give every item its
+// own index and lose none. Run it with -race.
+func TestConcurrentListItemCreates(t *testing.T) {
+	for rep := 0; rep < 20; rep++ {
+		srv := newServer(t)
+		svc := srv.AddSyncService()
+		srv.AddSyncList(svc, "L")
+		sy := srv.Client().SyncService(svc)
+		const n = 8
+		var mu sync.Mutex
+		seen := map[int]int{}
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				idx := srv.AddListItem(svc, "L", map[string]any{"seed": i})
+				mu.Lock()
+				seen[idx]++
+				mu.Unlock()
+			}()
+			go func() {
+				defer wg.Done()
+				it, err := sy.CreateListItem(ctxT(t), "L", ifmatch.SyncWrite{Data: map[string]any{"api": i}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				seen[it.Index]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		for idx, k := range seen {
+			if k > 1 {
+				t.Fatalf("rep %d: index %d given to %d creates", rep, idx, k)
+			}
+		}
+		stored := 0
+		for idx := range seen {
+			if _, _, ok := srv.ListItemData(svc, "L", idx); ok {
+				stored++
+			}
+		}
+		if len(seen) != 2*n || stored != 2*n {
+			t.Fatalf("rep %d: %d distinct indexes, %d items stored, want %d", rep, len(seen), stored, 2*n)
 		}
 	}
 }
