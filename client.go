@@ -582,15 +582,39 @@ func (c *Client) sendURL(ctx context.Context, r *request, u *url.URL) (*response
 	return resp, c.scrub.scrubError(err)
 }
 
+// sendOnce performs r at u through the retry layer and reads the answer:
+// the body of a 2xx is read inside that layer, so one that breaks off is
+// retried like a connection error for GET and DELETE, and never for POST
+// (it committed).
 func (c *Client) sendOnce(ctx context.Context, r *request, u *url.URL) (*response, error) {
+	// The URL may come from a server (a next_page_url) and so echo a
+	// credential: every log line and error quotes this scrubbed copy.
+	st := &reqState{method: r.method, url: c.scrub.scrub(redactURL(u))}
+	req, err := c.newRequest(context.WithValue(ctx, stateKey{}, st), r, u)
+	if err != nil {
+		return nil, err
+	}
+	var got bodyRead
+	req.SetResponseHandler(got.handler(r.page))
+	start := time.Now()
+	resp, err := c.rc.Do(req)
+	if err != nil {
+		return nil, c.doError(ctx, r, st, resp, err, got.err)
+	}
+	defer resp.Body.Close()
+	c.log(ctx, slog.LevelDebug, "request", "method", r.method, "url", st.url, "status", resp.StatusCode,
+		"attempts", st.attempts, "duration", time.Since(start))
+	return responseOf(r, st, resp, got.body)
+}
+
+// newRequest builds the HTTP request for r at u, with the Client's
+// credentials and headers.
+func (c *Client) newRequest(ctx context.Context, r *request, u *url.URL) (*retryablehttp.Request, error) {
 	var body []byte
 	if r.form != nil {
 		body = encodeForm(r.form)
 	}
-	// The URL may come from a server (a next_page_url) and so echo a
-	// credential: every log line and error quotes this scrubbed copy.
-	st := &reqState{method: r.method, url: c.scrub.scrub(redactURL(u))}
-	req, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, stateKey{}, st), r.method, u.String(), body)
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: building request: %v", ErrInvalidArgument, err)
 	}
@@ -603,60 +627,73 @@ func (c *Client) sendOnce(ctx context.Context, r *request, u *url.URL) (*respons
 	if r.ifMatch != "" {
 		req.Header.Set("If-Match", r.ifMatch)
 	}
-	// Read the whole body inside the retry layer: a 2xx whose body breaks
-	// off is then retried like a connection error for GET and DELETE, and
-	// never for POST (it committed).
-	var body2xx []byte
-	var bodyErr error
-	req.SetResponseHandler(func(resp *http.Response) error {
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	return req, nil
+}
+
+// bodyRead holds the body of a 2xx answer, read inside the retry layer, or
+// the error that broke the read off.
+type bodyRead struct {
+	body []byte
+	err  error
+}
+
+// handler is the retry layer's response handler that reads a 2xx body into
+// b, capped at MaxBodyBytes for a list page and MaxResourceBytes otherwise.
+// Its error makes the retry layer treat the try as failed.
+func (b *bodyRead) handler(page bool) retryablehttp.ResponseHandlerFunc {
+	return func(resp *http.Response) error {
+		if !is2xx(resp.StatusCode) {
 			return nil
 		}
 		limit := int64(MaxResourceBytes)
-		if r.page {
+		if page {
 			limit = MaxBodyBytes
 		}
-		b, err := readBody(resp, limit)
-		body2xx, bodyErr = b, err
-		return err
-	})
-	start := time.Now()
-	resp, err := c.rc.Do(req)
-	if err != nil && bodyErr != nil && resp != nil && ctx.Err() == nil {
+		b.body, b.err = readBody(resp, limit)
+		return b.err
+	}
+}
+
+// doError is the error of a request the retry layer gave up on, err: a 2xx
+// whose body broke off (bodyErr), the end of ctx, or a transport failure.
+func (c *Client) doError(ctx context.Context, r *request, st *reqState, resp *http.Response, err, bodyErr error) error {
+	if resp != nil {
 		resp.Body.Close()
-		return nil, &badResponseError{Method: r.method, URL: st.url, Status: resp.StatusCode,
+	}
+	ctxErr := ctx.Err()
+	if bodyErr != nil && resp != nil && ctxErr == nil {
+		return &badResponseError{Method: r.method, URL: st.url, Status: resp.StatusCode,
 			ETag: resp.Header.Get("ETag"), Reason: "reading body: " + bodyErr.Error()}
 	}
-	if err != nil {
-		if resp != nil {
-			resp.Body.Close()
+	if ctxErr != nil {
+		if st.last != nil && !errors.Is(st.last, ctxErr) {
+			return errors.Join(ctxErr, st.last)
 		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			if st.last != nil && !errors.Is(st.last, ctxErr) {
-				return nil, errors.Join(ctxErr, st.last)
-			}
-			return nil, ctxErr
-		}
-		te := &transportError{Method: r.method, URL: st.url, Err: err, NotSent: isDialError(err)}
-		c.log(ctx, slog.LevelInfo, "request failed", "method", r.method, "url", st.url, "error", c.scrub.scrub(te.Err.Error()))
-		return nil, te
+		return ctxErr
 	}
-	defer resp.Body.Close()
-	out := &response{status: resp.StatusCode, etag: resp.Header.Get("ETag"), body: body2xx}
-	c.log(ctx, slog.LevelDebug, "request", "method", r.method, "url", st.url, "status", resp.StatusCode,
-		"attempts", st.attempts, "duration", time.Since(start))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		// An error body is read best-effort: a broken one still gives an
-		// *APIError with the status.
-		out.body, _ = readBody(resp, maxErrorBodyBytes)
-		ae := parseAPIError(resp.StatusCode, out.body)
-		ae.Method, ae.URL = r.method, st.url
-		ae.RequestID = resp.Header.Get("Twilio-Request-Id")
-		ae.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		return out, ae
-	}
-	return out, nil
+	te := &transportError{Method: r.method, URL: st.url, Err: err, NotSent: isDialError(err)}
+	c.log(ctx, slog.LevelInfo, "request failed", "method", r.method, "url", st.url, "error", c.scrub.scrub(te.Err.Error()))
+	return te
 }
+
+// responseOf is the response to r from resp, whose 2xx body, if any, is body.
+// Any other status is an *APIError, its body read best-effort: a broken one
+// still gives an *APIError with the status.
+func responseOf(r *request, st *reqState, resp *http.Response, body []byte) (*response, error) {
+	out := &response{status: resp.StatusCode, etag: resp.Header.Get("ETag"), body: body}
+	if is2xx(resp.StatusCode) {
+		return out, nil
+	}
+	out.body, _ = readBody(resp, maxErrorBodyBytes)
+	ae := parseAPIError(resp.StatusCode, out.body)
+	ae.Method, ae.URL = r.method, st.url
+	ae.RequestID = resp.Header.Get("Twilio-Request-Id")
+	ae.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return out, ae
+}
+
+// is2xx reports a success status.
+func is2xx(status int) bool { return status >= 200 && status <= 299 }
 
 // encodeForm returns f.Encode() as bytes, written once into a buffer of its
 // exact size: a large value is not escaped into a string, copied into a
