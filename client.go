@@ -843,77 +843,112 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 	r.page = true
 	id := identityOf(r) // of the collection: each item must carry a well-formed one
 	return func(yield func(*T, error) bool) {
-		empty := 0
-		for u := c.endpoint(r); ; {
-			if err := ctx.Err(); err != nil {
-				yield(nil, err)
-				return
-			}
-			resp, err := c.sendURL(ctx, r, u)
+		p := &pager{c: c, r: r, u: c.endpoint(r)}
+		for {
+			items, next, err := p.read(ctx, key)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			bad := func(reason string) {
-				yield(nil, &badResponseError{Method: r.method, URL: c.scrub.scrub(redactURL(u)), Status: resp.status,
-					Reason: c.scrub.scrub(reason)})
-			}
-			var page map[string]json.RawMessage
-			var meta listMeta
-			var items []json.RawMessage
-			if err := json.Unmarshal(resp.body, &page); err != nil {
-				bad("decoding list: " + err.Error())
+			n := len(items)
+			if !yieldItems(p, items, id, dec, yield) || next == "" {
 				return
 			}
-			if err := json.Unmarshal(page[key], &items); err != nil || items == nil {
-				bad(fmt.Sprintf("list has no %q array", key))
+			if err := p.advance(next, n); err != nil {
+				yield(nil, err)
 				return
 			}
-			if m, ok := page["meta"]; ok && json.Unmarshal(m, &meta) != nil {
-				bad("list meta is malformed")
-				return
-			}
-			resp.body, page = nil, nil // the items hold what is still needed
-			for i, raw := range items {
-				items[i] = nil
-				if len(raw) > MaxResourceBytes {
-					bad(fmt.Sprintf("list item %d: %v: %d bytes, cap %d", i, errBodyTooLarge, len(raw), MaxResourceBytes))
-					return
-				}
-				v, why, _ := readOne(id, raw, "", dec)
-				if why != "" {
-					bad(fmt.Sprintf("list item %d: %s", i, why))
-					return
-				}
-				if !yield(v, nil) {
-					return
-				}
-			}
-			next := str(meta.NextPageURL)
-			if next == "" {
-				return
-			}
-			if len(items) == 0 {
-				empty++
-			} else {
-				empty = 0
-			}
-			if empty >= MaxEmptyPages {
-				bad(fmt.Sprintf("%d pages in a row had no item yet a next_page_url (limit %d)", empty, MaxEmptyPages))
-				return
-			}
-			nu, err := c.nextPage(r, next)
-			if err != nil {
-				bad("next_page_url " + err.Error())
-				return
-			}
-			if nu.String() == u.String() {
-				bad("next_page_url is the page just read")
-				return
-			}
-			u = nu
 		}
 	}
+}
+
+// pager is the walk through one list's pages: the page at u, the status it
+// was read with, and the run of pages in a row that held no item.
+type pager struct {
+	c      *Client
+	r      *request
+	u      *url.URL
+	status int
+	empty  int
+}
+
+// read reads the page at p.u, once ctx allows, and returns its raw items
+// under key and its next_page_url ("" on the last page).
+func (p *pager) read(ctx context.Context, key string) ([]json.RawMessage, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	resp, err := p.c.sendURL(ctx, p.r, p.u)
+	if err != nil {
+		return nil, "", err
+	}
+	p.status = resp.status
+	var page map[string]json.RawMessage
+	var meta listMeta
+	var items []json.RawMessage
+	if err := json.Unmarshal(resp.body, &page); err != nil {
+		return nil, "", p.bad("decoding list: " + err.Error())
+	}
+	if err := json.Unmarshal(page[key], &items); err != nil || items == nil {
+		return nil, "", p.bad(fmt.Sprintf("list has no %q array", key))
+	}
+	if m, ok := page["meta"]; ok && json.Unmarshal(m, &meta) != nil {
+		return nil, "", p.bad("list meta is malformed")
+	}
+	return items, str(meta.NextPageURL), nil
+}
+
+// yieldItems decodes a page's items (each of collection id) with dec and
+// yields them in order, dropping each raw item once read. It reports whether
+// the walk goes on: false once the caller stops or an item is bad (yielded
+// as the error).
+func yieldItems[T any](p *pager, items []json.RawMessage, id identity, dec func([]byte, string) (*T, error), yield func(*T, error) bool) bool {
+	for i, raw := range items {
+		items[i] = nil
+		if len(raw) > MaxResourceBytes {
+			yield(nil, p.bad(fmt.Sprintf("list item %d: %v: %d bytes, cap %d", i, errBodyTooLarge, len(raw), MaxResourceBytes)))
+			return false
+		}
+		v, why, _ := readOne(id, raw, "", dec)
+		if why != "" {
+			yield(nil, p.bad(fmt.Sprintf("list item %d: %s", i, why)))
+			return false
+		}
+		if !yield(v, nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// advance moves p to next, the next_page_url of the page just read, which
+// held n items. It fails after [MaxEmptyPages] empty pages in a row, on a
+// next_page_url [Client.nextPage] refuses, and on one that is the page just
+// read.
+func (p *pager) advance(next string, n int) error {
+	if n == 0 {
+		p.empty++
+	} else {
+		p.empty = 0
+	}
+	if p.empty >= MaxEmptyPages {
+		return p.bad(fmt.Sprintf("%d pages in a row had no item yet a next_page_url (limit %d)", p.empty, MaxEmptyPages))
+	}
+	nu, err := p.c.nextPage(p.r, next)
+	if err != nil {
+		return p.bad("next_page_url " + err.Error())
+	}
+	if nu.String() == p.u.String() {
+		return p.bad("next_page_url is the page just read")
+	}
+	p.u = nu
+	return nil
+}
+
+// bad is the error for the page at p.u that ifmatch cannot use, for reason.
+func (p *pager) bad(reason string) error {
+	return &badResponseError{Method: p.r.method, URL: p.c.scrub.scrub(redactURL(p.u)), Status: p.status,
+		Reason: p.c.scrub.scrub(reason)}
 }
 
 // nextPage returns the URL of a list's next page, given the page's
