@@ -58,40 +58,13 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve handles r; errDropped asks the caller to drop the connection.
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
-	f.mu.Lock()
-	admitted := f.admit()
-	var ft *Fault
-	if admitted {
-		ft = f.pickFault(r)
-	}
-	latency := f.latency
-	f.mu.Unlock()
-	if admitted {
-		defer f.release()
-	}
-	if latency > 0 {
-		time.Sleep(latency) // simulated network round trip, not synchronisation
-	}
+	admitted, ft := f.arrive(r)
 	if !admitted {
 		f.refuseThrottled(w, r)
 		return nil
 	}
-	_ = r.ParseForm()
-	entry := Request{Method: r.Method, Path: r.URL.Path, IfMatch: r.Header.Get("If-Match"), Form: r.PostForm,
-		Call: r.Header.Get(f.callHeader)}
-	info := &reqInfo{}
-	if ft != nil {
-		entry.Fault = ft.Kind
-		info.fault = ft.Kind
-	}
-	r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
-	logStatus := func(s int) {
-		entry.Status = s
-		entry.At = time.Now()
-		f.mu.Lock()
-		f.reqs = append(f.reqs, entry)
-		f.mu.Unlock()
-	}
+	defer f.release()
+	r, logStatus := f.track(r, ft)
 	if ft != nil {
 		if done, err := f.faultBeforeCommit(w, r, ft, logStatus); done {
 			return err
@@ -119,6 +92,44 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(rec.status)
 	_, _ = w.Write(rec.body)
 	return nil
+}
+
+// arrive admits r under the concurrency limit and, if it is admitted, picks
+// its fault (nil for none); either way it waits out the simulated latency.
+// An admitted request must be released.
+func (f *Fake) arrive(r *http.Request) (admitted bool, ft *Fault) {
+	f.mu.Lock()
+	admitted = f.admit()
+	if admitted {
+		ft = f.pickFault(r)
+	}
+	latency := f.latency
+	f.mu.Unlock()
+	if latency > 0 {
+		time.Sleep(latency) // simulated network round trip, not synchronisation
+	}
+	return admitted, ft
+}
+
+// track parses r's form and returns r carrying its reqInfo, with the
+// function that logs r, with its fault ft, once its status is known.
+func (f *Fake) track(r *http.Request, ft *Fault) (*http.Request, func(status int)) {
+	_ = r.ParseForm()
+	entry := Request{Method: r.Method, Path: r.URL.Path, IfMatch: r.Header.Get("If-Match"), Form: r.PostForm,
+		Call: r.Header.Get(f.callHeader)}
+	info := &reqInfo{}
+	if ft != nil {
+		entry.Fault = ft.Kind
+		info.fault = ft.Kind
+	}
+	logStatus := func(s int) {
+		entry.Status = s
+		entry.At = time.Now()
+		f.mu.Lock()
+		f.reqs = append(f.reqs, entry)
+		f.mu.Unlock()
+	}
+	return r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info)), logStatus
 }
 
 // refuseThrottled logs and answers a request beyond the concurrency limit.
@@ -414,6 +425,20 @@ func writeJSON(w http.ResponseWriter, status int, etag string, v any) {
 // applyTaskForm validates and applies a create or update form to t. It
 // returns a 400 message naming the bad field, or "".
 func applyTaskForm(t *taskRec, form url.Values, now time.Time) string {
+	if msg := applyTaskFields(t, form); msg != "" {
+		return msg
+	}
+	if msg := applyTaskRouting(t, form); msg != "" {
+		return msg
+	}
+	t.updated = now
+	return ""
+}
+
+// applyTaskFields applies the form's Attributes, Priority, Timeout,
+// AssignmentStatus and Reason to t, or returns the message of the first one
+// that is invalid.
+func applyTaskFields(t *taskRec, form url.Values) string {
 	if v, ok := form["Attributes"]; ok {
 		if _, err := jsonx.DecodeObject(v[0]); err != nil || strings.TrimSpace(v[0]) == "" {
 			return "Attributes must be a valid JSON object"
@@ -445,6 +470,13 @@ func applyTaskForm(t *taskRec, form url.Values, now time.Time) string {
 	if v, ok := form["Reason"]; ok {
 		t.reason = v[0]
 	}
+	return ""
+}
+
+// applyTaskRouting applies the form's TaskChannel, VirtualStartTime,
+// RoutingTarget, IgnoreCapacity, WorkflowSid and TaskQueueSid to t, or
+// returns the message of the first one that is invalid.
+func applyTaskRouting(t *taskRec, form url.Values) string {
 	if v, ok := form["TaskChannel"]; ok {
 		if strings.HasPrefix(v[0], "TC") {
 			t.channelSID = v[0]
@@ -482,7 +514,6 @@ func applyTaskForm(t *taskRec, form url.Values, now time.Time) string {
 			}
 		}
 	}
-	t.updated = now
 	return ""
 }
 
