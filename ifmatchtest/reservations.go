@@ -77,29 +77,7 @@ func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent s
 		return rv.ws == ws && (fromWorker && rv.worker == parent || !fromWorker && rv.task == parent)
 	}
 	if sid == "" {
-		if r.Method != http.MethodGet {
-			methodNotAllowed(w, r)
-			return
-		}
-		keep, msg := reservationFilter(r.URL.Query(), fromWorker)
-		if msg != "" {
-			badQuery(w, msg)
-			return
-		}
-		var all []*resvRec
-		for _, rv := range f.resv {
-			if belongs(rv) && keep(rv) {
-				all = append(all, rv)
-			}
-		}
-		sort.Slice(all, func(i, j int) bool { return all[i].sid < all[j].sid })
-		var items []any
-		var versions []string
-		for _, rv := range all {
-			items = append(items, f.resvJSON(rv, fromWorker))
-			versions = append(versions, rv.sid+"="+strconv.Itoa(rv.version))
-		}
-		f.writePage(w, r, "reservations", items, listETag(versions))
+		f.listReservations(w, r, belongs, fromWorker)
 		return
 	}
 	rv, ok := f.resv[sid]
@@ -107,6 +85,40 @@ func (f *Fake) reservations(w http.ResponseWriter, r *http.Request, ws, parent s
 		notFound(w, r)
 		return
 	}
+	f.reservation(w, r, rv, fromWorker)
+}
+
+// listReservations answers a list of the reservations belongs keeps, as
+// seen from a Worker or a Task. f.mu is held.
+func (f *Fake) listReservations(w http.ResponseWriter, r *http.Request, belongs func(*resvRec) bool, fromWorker bool) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w, r)
+		return
+	}
+	keep, msg := reservationFilter(r.URL.Query(), fromWorker)
+	if msg != "" {
+		badQuery(w, msg)
+		return
+	}
+	var all []*resvRec
+	for _, rv := range f.resv {
+		if belongs(rv) && keep(rv) {
+			all = append(all, rv)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].sid < all[j].sid })
+	var items []any
+	var versions []string
+	for _, rv := range all {
+		items = append(items, f.resvJSON(rv, fromWorker))
+		versions = append(versions, rv.sid+"="+strconv.Itoa(rv.version))
+	}
+	f.writePage(w, r, "reservations", items, listETag(versions))
+}
+
+// reservation answers a fetch or an update of rv, as seen from a Worker or
+// a Task. f.mu is held.
+func (f *Fake) reservation(w http.ResponseWriter, r *http.Request, rv *resvRec, fromWorker bool) {
 	if !f.precondition(w, r, rv.sid, rv.version, 20412) {
 		return
 	}
