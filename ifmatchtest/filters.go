@@ -83,11 +83,23 @@ func taskFilter(q url.Values) (keep func(*taskRec) bool, less func(a, b *taskRec
 	if msg := unsupported(q, "EvaluateTaskAttributes"); msg != "" {
 		return nil, nil, msg
 	}
-	var tests []func(*taskRec) bool
+	tests, msg := taskTests(q)
+	if msg != "" {
+		return nil, nil, msg
+	}
+	less, msg = taskOrdering(q)
+	if msg != "" {
+		return nil, nil, msg
+	}
+	return allOf(tests), less, ""
+}
+
+// taskTests reads ListTask's filters, one test a filter given.
+func taskTests(q url.Values) (tests []func(*taskRec) bool, msg string) {
 	if v, ok := q["Priority"]; ok {
 		p, err := strconv.Atoi(v[0])
 		if err != nil {
-			return nil, nil, "Priority must be an integer"
+			return nil, "Priority must be an integer"
 		}
 		tests = append(tests, func(t *taskRec) bool { return t.priority == p })
 	}
@@ -95,7 +107,7 @@ func taskFilter(q url.Values) (keep func(*taskRec) bool, less func(a, b *taskRec
 		want := commaValues(v)
 		for _, s := range want {
 			if !slices.Contains(taskStatuses, s) {
-				return nil, nil, "AssignmentStatus " + strconv.Quote(s) + " is not one of " + strings.Join(taskStatuses, ", ")
+				return nil, "AssignmentStatus " + strconv.Quote(s) + " is not one of " + strings.Join(taskStatuses, ", ")
 			}
 		}
 		tests = append(tests, func(t *taskRec) bool { return slices.Contains(want, t.status) })
@@ -115,7 +127,7 @@ func taskFilter(q url.Values) (keep func(*taskRec) bool, less func(a, b *taskRec
 			continue
 		}
 		if p.prefix != "" && !validSID(p.prefix, v[0]) {
-			return nil, nil, p.name + " is not a valid SID"
+			return nil, p.name + " is not a valid SID"
 		}
 		want, field := v[0], p.field
 		tests = append(tests, func(t *taskRec) bool { return field(t) == want })
@@ -123,24 +135,12 @@ func taskFilter(q url.Values) (keep func(*taskRec) bool, less func(a, b *taskRec
 	if v, ok := q["HasAddons"]; ok {
 		b, err := strconv.ParseBool(v[0])
 		if err != nil {
-			return nil, nil, "HasAddons must be true or false"
+			return nil, "HasAddons must be true or false"
 		}
 		// The fake's Tasks never have Add-ons.
 		tests = append(tests, func(*taskRec) bool { return !b })
 	}
-	keep = func(t *taskRec) bool {
-		for _, test := range tests {
-			if !test(t) {
-				return false
-			}
-		}
-		return true
-	}
-	less, msg = taskOrdering(q)
-	if msg != "" {
-		return nil, nil, msg
-	}
-	return keep, less, ""
+	return tests, ""
 }
 
 // taskOrdering reads Ordering: Attribute:Order, comma-separated; Attribute
@@ -228,14 +228,6 @@ func workerFilter(q url.Values) (keep func(*workerRec) bool, less func(a, b *wor
 		want := v[0] == "true" || v[0] == "1" || v[0] == "yes"
 		tests = append(tests, func(w *workerRec) bool { return (w.activitySID != offlineActivity) == want })
 	}
-	keep = func(w *workerRec) bool {
-		for _, test := range tests {
-			if !test(w) {
-				return false
-			}
-		}
-		return true
-	}
 	desc := false
 	byStatus := false
 	if v, ok := q["Ordering"]; ok {
@@ -257,7 +249,7 @@ func workerFilter(q url.Values) (keep func(*workerRec) bool, less func(a, b *wor
 		}
 		return a.sid < b.sid
 	}
-	return keep, less, ""
+	return allOf(tests), less, ""
 }
 
 // reservationFilter reads ListTaskReservation's and ListWorkerReservation's
@@ -278,14 +270,19 @@ func reservationFilter(q url.Values, fromWorker bool) (keep func(*resvRec) bool,
 		want := v[0]
 		tests = append(tests, func(rv *resvRec) bool { return rv.worker == want })
 	}
-	return func(rv *resvRec) bool {
+	return allOf(tests), ""
+}
+
+// allOf is the test that every one of tests passes (all of none do).
+func allOf[T any](tests []func(*T) bool) func(*T) bool {
+	return func(v *T) bool {
 		for _, test := range tests {
-			if !test(rv) {
+			if !test(v) {
 				return false
 			}
 		}
 		return true
-	}, ""
+	}
 }
 
 // itemRange applies a Sync item list's Order, From and Bounds to all (in
