@@ -162,54 +162,66 @@ func New(opts ...Option) *Observer {
 		o.cfg.mp = otel.GetMeterProvider()
 	}
 	o.tracer = o.cfg.tp.Tracer(ScopeName)
-	m := o.cfg.mp.Meter(ScopeName)
-	seconds := []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
-	var errs []error
-	check := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	var err error
-	o.updates, err = m.Int64Counter("ifmatch.updates", metric.WithUnit("{update}"),
-		metric.WithDescription("Update calls, by resource kind and outcome."))
-	check(err)
-	o.duration, err = m.Float64Histogram("ifmatch.update.duration", metric.WithUnit("s"),
-		metric.WithDescription("Duration of update calls, queueing, backoff and read-backs included."),
-		metric.WithExplicitBucketBoundaries(seconds...))
-	check(err)
-	o.attempts, err = m.Int64Histogram("ifmatch.update.attempts", metric.WithUnit("{attempt}"),
-		metric.WithDescription("Conditional writes per update call (0: nothing to change)."),
-		metric.WithExplicitBucketBoundaries(0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20))
-	check(err)
-	o.conflicts, err = m.Int64Counter("ifmatch.conflicts", metric.WithUnit("{conflict}"),
-		metric.WithDescription("412 Precondition Failed answers to conditional writes."))
-	check(err)
-	o.unknown, err = m.Int64Counter("ifmatch.outcome.unknown", metric.WithUnit("{update}"),
-		metric.WithDescription("Update calls that ended in ErrOutcomeUnknown: a write may or may not have landed."))
-	check(err)
-	o.readBacks, err = m.Int64Counter("ifmatch.read_backs", metric.WithUnit("{read}"),
-		metric.WithDescription("Reads after a 412 or a write whose answer was lost."))
-	check(err)
-	o.backoff, err = m.Float64Histogram("ifmatch.backoff.wait", metric.WithUnit("s"),
-		metric.WithDescription("Conflict backoff waits of the update loops."),
-		metric.WithExplicitBucketBoundaries(seconds...))
-	check(err)
-	o.queueWait, err = m.Float64Histogram("ifmatch.queue.wait", metric.WithUnit("s"),
-		metric.WithDescription("Time each caller waited for its coalesced round to start."),
-		metric.WithExplicitBucketBoundaries(seconds...))
-	check(err)
-	o.callers, err = m.Int64Histogram("ifmatch.coalesced.callers", metric.WithUnit("{caller}"),
-		metric.WithDescription("Callers per coalesced round: how many update calls share one write."),
-		metric.WithExplicitBucketBoundaries(1, 2, 4, 8, 16, 32, 64, 128))
-	check(err)
-	o.retries, err = m.Int64Counter("ifmatch.transport.retries", metric.WithUnit("{retry}"),
-		metric.WithDescription("Requests retried by the transport, by the failed try's status (429, 5xx) or error."))
-	check(err)
-	if len(errs) > 0 {
-		otel.Handle(errors.Join(errs...))
+	b := &instruments{m: o.cfg.mp.Meter(ScopeName)}
+	o.updates = b.counter("ifmatch.updates", "{update}", "Update calls, by resource kind and outcome.")
+	o.duration = b.seconds("ifmatch.update.duration",
+		"Duration of update calls, queueing, backoff and read-backs included.")
+	o.attempts = b.histogram("ifmatch.update.attempts", "{attempt}",
+		"Conditional writes per update call (0: nothing to change).", 0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20)
+	o.conflicts = b.counter("ifmatch.conflicts", "{conflict}", "412 Precondition Failed answers to conditional writes.")
+	o.unknown = b.counter("ifmatch.outcome.unknown", "{update}",
+		"Update calls that ended in ErrOutcomeUnknown: a write may or may not have landed.")
+	o.readBacks = b.counter("ifmatch.read_backs", "{read}", "Reads after a 412 or a write whose answer was lost.")
+	o.backoff = b.seconds("ifmatch.backoff.wait", "Conflict backoff waits of the update loops.")
+	o.queueWait = b.seconds("ifmatch.queue.wait", "Time each caller waited for its coalesced round to start.")
+	o.callers = b.histogram("ifmatch.coalesced.callers", "{caller}",
+		"Callers per coalesced round: how many update calls share one write.", 1, 2, 4, 8, 16, 32, 64, 128)
+	o.retries = b.counter("ifmatch.transport.retries", "{retry}",
+		"Requests retried by the transport, by the failed try's status (429, 5xx) or error.")
+	if len(b.errs) > 0 {
+		otel.Handle(errors.Join(b.errs...))
 	}
 	return o
+}
+
+// instruments creates the Observer's instruments on m, keeping the errors
+// of those it could not create.
+type instruments struct {
+	m    metric.Meter
+	errs []error
+}
+
+// secondBuckets are the bucket boundaries of the histograms in seconds.
+var secondBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+
+// counter creates an Int64Counter.
+func (b *instruments) counter(name, unit, desc string) metric.Int64Counter {
+	c, err := b.m.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	b.keep(err)
+	return c
+}
+
+// histogram creates an Int64Histogram with the bucket boundaries bounds.
+func (b *instruments) histogram(name, unit, desc string, bounds ...float64) metric.Int64Histogram {
+	h, err := b.m.Int64Histogram(name, metric.WithUnit(unit), metric.WithDescription(desc),
+		metric.WithExplicitBucketBoundaries(bounds...))
+	b.keep(err)
+	return h
+}
+
+// seconds creates a Float64Histogram of durations in seconds.
+func (b *instruments) seconds(name, desc string) metric.Float64Histogram {
+	h, err := b.m.Float64Histogram(name, metric.WithUnit("s"), metric.WithDescription(desc),
+		metric.WithExplicitBucketBoundaries(secondBuckets...))
+	b.keep(err)
+	return h
+}
+
+// keep records err, if any.
+func (b *instruments) keep(err error) {
+	if err != nil {
+		b.errs = append(b.errs, err)
+	}
 }
 
 // HTTPClient returns a copy of base (nil: a new http.Client) whose transport
