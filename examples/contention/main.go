@@ -36,6 +36,7 @@ import (
 	"github.com/ifmatch-go/ifmatch/ifmatchtest"
 )
 
+// result is one run: a row of the table.
 type result struct {
 	name        string
 	expected    int
@@ -67,14 +68,8 @@ func main() {
 
 	var results []result
 	var all []*metrics
-	for _, mode := range []string{"naive (last write wins)", "UpdateTask, separate clients", "UpdateTask, separate clients, Fair", "UpdateTask, shared client"} {
-		srv := ifmatchtest.NewServer(ifmatchtest.WithLatency(*latency), ifmatchtest.WithSeed(*seed))
-		if *faults > 0 {
-			each := *faults / 4
-			for _, kind := range []ifmatchtest.FaultKind{ifmatchtest.Fail502, ifmatchtest.Fail503, ifmatchtest.RateLimit, ifmatchtest.DropAfterCommit} {
-				srv.Inject(ifmatchtest.Fault{Kind: kind, Rate: each, RetryAfter: 0})
-			}
-		}
+	for _, mode := range modes {
+		srv := newServer(*latency, *seed, *faults)
 		m := newMetrics()
 		results = append(results, run(srv, mode, *writers, *k, *markers, m))
 		srv.Close()
@@ -89,19 +84,48 @@ func main() {
 			m.print(os.Stdout, results[i+1].name)
 		}
 	}
+	if !checkResults(results[1:]) {
+		os.Exit(1)
+	}
+	explain(results[0])
+}
 
-	bad := false
-	for _, r := range results[1:] {
+// modes are the ways the demo's writers update the counter, one run and one
+// table row each: naive first.
+var modes = []string{"naive (last write wins)", "UpdateTask, separate clients", "UpdateTask, separate clients, Fair", "UpdateTask, shared client"}
+
+// newServer starts a fake Twilio with the simulated latency; for faults > 0,
+// that fraction of requests fails, a quarter each with 502, 503 and 429
+// before commit and a dropped connection after commit.
+func newServer(latency time.Duration, seed uint64, faults float64) *ifmatchtest.Server {
+	srv := ifmatchtest.NewServer(ifmatchtest.WithLatency(latency), ifmatchtest.WithSeed(seed))
+	if faults > 0 {
+		each := faults / 4
+		for _, kind := range []ifmatchtest.FaultKind{ifmatchtest.Fail502, ifmatchtest.Fail503, ifmatchtest.RateLimit, ifmatchtest.DropAfterCommit} {
+			srv.Inject(ifmatchtest.Fault{Kind: kind, Rate: each, RetryAfter: 0})
+		}
+	}
+	return srv
+}
+
+// checkResults reports whether every UpdateTask run's final count lies
+// between its ok calls and its ok + unknown calls, printing each that does
+// not.
+func checkResults(rs []result) bool {
+	good := true
+	for _, r := range rs {
 		if r.final < r.ok || r.final > r.ok+r.unknown {
 			fmt.Printf("\nFAIL: %s: final %d outside [%d successes, %d successes+unknown]: an update was lost or applied twice\n",
 				r.name, r.final, r.ok, r.ok+r.unknown)
-			bad = true
+			good = false
 		}
 	}
-	if bad {
-		os.Exit(1)
-	}
-	naive := results[0]
+	return good
+}
+
+// explain prints what the table shows, with the increments the naive run
+// lost.
+func explain(naive result) {
 	fmt.Printf("\nUpdateTask lost nothing and applied nothing twice: every final count lies between its ok calls and its\n"+
 		"ok + unknown calls (unknown: ErrOutcomeUnknown, the increment may or may not have landed; failed: any other\n"+
 		"error, not applied). The naive writers lost %d of the %d increments the server acknowledged.\n",
@@ -127,6 +151,8 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 }
 
+// run has w writers increment the counter of a new Task k times each, in
+// mode, and returns the run's row of the table.
 func run(srv *ifmatchtest.Server, mode string, w, k int, markers bool, m *metrics) result {
 	var opts []ifmatch.UpdateOption
 	if markers {
@@ -141,19 +167,7 @@ func run(srv *ifmatchtest.Server, mode string, w, k int, markers bool, m *metric
 	shared := srv.Client(ifmatch.WithObserver(m))
 	var mu sync.Mutex
 	var done atomic.Int64
-	stop := make(chan struct{})
-	go func() {
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				progress(fmt.Sprintf("%s: %d/%d", mode, done.Load(), w*k))
-			}
-		}
-	}()
+	stop := showProgress(mode, &done, w*k)
 	ctx := context.Background()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -168,30 +182,17 @@ func run(srv *ifmatchtest.Server, mode string, w, k int, markers bool, m *metric
 			task := c.Workspace(ws)
 			for j := 0; j < k; j++ {
 				t0 := time.Now()
-				var err error
-				if strings.HasPrefix(mode, "naive") {
-					err = naiveIncrement(ctx, task, sid)
-				} else {
-					_, err = task.UpdateTask(ctx, sid, increment, opts...)
-				}
+				err := incrementIn(ctx, mode, task, sid, opts)
 				d := time.Since(t0)
 				done.Add(1)
 				mu.Lock()
-				r.lat = append(r.lat, d)
-				switch {
-				case err == nil:
-					r.ok++
-				case errors.Is(err, ifmatch.ErrOutcomeUnknown):
-					r.unknown++
-				default:
-					r.failed++
-				}
+				r.tally(d, err)
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	close(stop)
+	stop()
 	r.wall = time.Since(start)
 	attrs, _, _ := srv.TaskAttributes(ws, sid)
 	n, _ := attrs["counter"].(json.Number).Int64()
@@ -199,6 +200,47 @@ func run(srv *ifmatchtest.Server, mode string, w, k int, markers bool, m *metric
 	r.requests = srv.Count("")
 	r.conflicts = srv.CountStatus(412)
 	return r
+}
+
+// showProgress reports done of total calls of mode every 200 ms until the
+// function it returns is called.
+func showProgress(mode string, done *atomic.Int64, total int) (stop func()) {
+	ch := make(chan struct{})
+	go func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ch:
+				return
+			case <-t.C:
+				progress(fmt.Sprintf("%s: %d/%d", mode, done.Load(), total))
+			}
+		}
+	}()
+	return func() { close(ch) }
+}
+
+// incrementIn increments the Task's counter once, as mode does.
+func incrementIn(ctx context.Context, mode string, task ifmatch.Workspace, sid string, opts []ifmatch.UpdateOption) error {
+	if strings.HasPrefix(mode, "naive") {
+		return naiveIncrement(ctx, task, sid)
+	}
+	_, err := task.UpdateTask(ctx, sid, increment, opts...)
+	return err
+}
+
+// tally counts one call that took d and ended in err.
+func (r *result) tally(d time.Duration, err error) {
+	r.lat = append(r.lat, d)
+	switch {
+	case err == nil:
+		r.ok++
+	case errors.Is(err, ifmatch.ErrOutcomeUnknown):
+		r.unknown++
+	default:
+		r.failed++
+	}
 }
 
 // increment is deliberately non-idempotent: the case ifmatch must never apply
