@@ -86,9 +86,16 @@ func taskSteps(ctx context.Context, ws ifmatch.Workspace) string {
 		fmt.Printf("stale write refused: HTTP %d, Twilio code %d\n", apiErr.Status, apiErr.Code)
 	}
 
+	loopSteps(ctx, ws, task.SID)
+	return task.SID
+}
+
+// loopSteps runs steps 4-7, ifmatch's read-change-write loop, on the Task
+// sid.
+func loopSteps(ctx context.Context, ws ifmatch.Workspace, sid string) {
 	// 4. The loop: read, change, write with If-Match, retry on conflict.
 	var result ifmatch.OperationResult
-	task, err = ws.UpdateTask(ctx, task.SID, func(t *ifmatch.Task) error {
+	task, err := ws.UpdateTask(ctx, sid, func(t *ifmatch.Task) error {
 		t.Attributes["city"] = "bar-SFO"
 		return nil
 	}, ifmatch.ReportResult(&result))
@@ -98,7 +105,7 @@ func taskSteps(ctx context.Context, ws ifmatch.Workspace) string {
 	fmt.Printf("loop: task %s, city=%v, version %s\n", result, task.Attributes["city"], task.ETag)
 
 	// 5. Running it again changes nothing, so nothing is written.
-	_, err = ws.UpdateTask(ctx, task.SID, func(t *ifmatch.Task) error {
+	_, err = ws.UpdateTask(ctx, sid, func(t *ifmatch.Task) error {
 		t.Attributes["city"] = "bar-SFO"
 		return nil
 	}, ifmatch.ReportResult(&result))
@@ -110,7 +117,7 @@ func taskSteps(ctx context.Context, ws ifmatch.Workspace) string {
 	// 6. Exactly once per event: a redelivered event (same key) is not
 	// applied again, even though the mutation is an increment.
 	for delivery := 1; delivery <= 2; delivery++ {
-		task, err = ws.UpdateTask(ctx, task.SID, func(t *ifmatch.Task) error {
+		task, err = ws.UpdateTask(ctx, sid, func(t *ifmatch.Task) error {
 			num, _ := t.Attributes["escalations"].(json.Number) // absent at first
 			n, _ := num.Int64()
 			t.Attributes["escalations"] = n + 1
@@ -123,12 +130,11 @@ func taskSteps(ctx context.Context, ws ifmatch.Workspace) string {
 	}
 
 	// 7. A merge patch (RFC 7386): nil deletes, objects merge.
-	task, err = ifmatch.MergeTaskAttributes(ctx, ws, task.SID, map[string]any{"city": nil, "customer": map[string]any{"tier": "gold"}})
+	task, err = ifmatch.MergeTaskAttributes(ctx, ws, sid, map[string]any{"city": nil, "customer": map[string]any{"tier": "gold"}})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("merged: city=%v customer=%v\n", task.Attributes["city"], task.Attributes["customer"])
-	return task.SID
 }
 
 // workerStep is step 8, on a Worker it creates (and deletes at the end).
