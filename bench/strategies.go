@@ -151,70 +151,79 @@ func decorrelated(ctx context.Context, r *rawTask) error {
 
 func is412(err error) bool { return errors.Is(err, ifmatch.ErrPreconditionFailed) }
 
+// strategies are the ways of incrementing the counter the benchmark
+// compares, in the table's order: one flat list, each writer named below.
 func strategies() []strategy {
 	return []strategy{
-		{name: "naive (no If-Match)", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
-			r := newRaw(srv, ws, sid)
-			return func(ctx context.Context) error { return r.tryOnce(ctx, true) }
-		}},
+		{name: "naive (no If-Match)", newWriter: rawWriter(naive)},
 		{name: "client-go DefaultRetry", newWriter: clientGo(retry.DefaultRetry)},
 		{name: "client-go DefaultBackoff", newWriter: clientGo(retry.DefaultBackoff)},
-		{name: "backoff/v4 defaults", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
-			r := newRaw(srv, ws, sid)
-			return func(ctx context.Context) error {
-				return backoff.Retry(func() error {
-					err := r.tryOnce(ctx, false)
-					if err != nil && !is412(err) {
-						return backoff.Permanent(err)
-					}
-					return err
-				}, backoff.WithContext(backoff.NewExponentialBackOff(), ctx))
-			}
-		}},
-		{name: "full jitter (5ms, cap 1s)", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
-			r := newRaw(srv, ws, sid)
-			return func(ctx context.Context) error {
-				for i := 0; ; i++ {
-					err := r.tryOnce(ctx, false)
-					if err == nil || !is412(err) || i >= 50 {
-						return err
-					}
-					bound := min(5*time.Millisecond<<min(i, 20), time.Second)
-					time.Sleep(rand.N(bound))
-				}
-			}
-		}},
-		{name: "decorrelated jitter (5ms, cap 1s)", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
-			r := newRaw(srv, ws, sid)
-			return func(ctx context.Context) error { return decorrelated(ctx, r) }
-		}},
-		{name: "no backoff", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
-			r := newRaw(srv, ws, sid)
-			return func(ctx context.Context) error {
-				for i := 0; ; i++ {
-					err := r.tryOnce(ctx, false)
-					if err == nil || !is412(err) || i >= 1000 {
-						return err
-					}
-				}
-			}
-		}},
+		{name: "backoff/v4 defaults", newWriter: rawWriter(backoffV4)},
+		{name: "full jitter (5ms, cap 1s)", newWriter: rawWriter(fullJitter)},
+		{name: "decorrelated jitter (5ms, cap 1s)", newWriter: rawWriter(decorrelated)},
+		{name: "no backoff", newWriter: rawWriter(noBackoff)},
 		{name: "twilio-go hand loop", newWriter: twilioGoLoop},
-		{name: "ifmatch, separate clients", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
-			w := srv.Client(ifmatchOptions(srv)...).Workspace(ws)
-			return func(ctx context.Context) error { _, err := w.UpdateTask(ctx, sid, increment); return err }
-		}},
-		{name: "ifmatch, separate clients, Fair", newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
-			w := srv.Client(ifmatchOptions(srv)...).Workspace(ws)
-			return func(ctx context.Context) error {
-				_, err := w.UpdateTask(ctx, sid, increment, ifmatch.Fair())
-				return err
-			}
-		}},
-		{name: "ifmatch, shared client", shared: true, newWriter: func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
-			w := srv.Client(ifmatchOptions(srv)...).Workspace(ws)
-			return func(ctx context.Context) error { _, err := w.UpdateTask(ctx, sid, increment); return err }
-		}},
+		{name: "ifmatch, separate clients", newWriter: ifmatchWriter()},
+		{name: "ifmatch, separate clients, Fair", newWriter: ifmatchWriter(ifmatch.Fair())},
+		{name: "ifmatch, shared client", shared: true, newWriter: ifmatchWriter()},
+	}
+}
+
+// rawWriter makes writers that each increment with loop over a rawTask of
+// their own.
+func rawWriter(loop func(context.Context, *rawTask) error) func(*ifmatchtest.Server, string, string) func(context.Context) error {
+	return func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+		r := newRaw(srv, ws, sid)
+		return func(ctx context.Context) error { return loop(ctx, r) }
+	}
+}
+
+// ifmatchWriter makes writers that each increment with UpdateTask and opts
+// on a Client of their own.
+func ifmatchWriter(opts ...ifmatch.UpdateOption) func(*ifmatchtest.Server, string, string) func(context.Context) error {
+	return func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
+		w := srv.Client(ifmatchOptions(srv)...).Workspace(ws)
+		return func(ctx context.Context) error {
+			_, err := w.UpdateTask(ctx, sid, increment, opts...)
+			return err
+		}
+	}
+}
+
+// naive reads and writes blind, once: last write wins.
+func naive(ctx context.Context, r *rawTask) error { return r.tryOnce(ctx, true) }
+
+// backoffV4 retries on 412 with github.com/cenkalti/backoff/v4's defaults.
+func backoffV4(ctx context.Context, r *rawTask) error {
+	return backoff.Retry(func() error {
+		err := r.tryOnce(ctx, false)
+		if err != nil && !is412(err) {
+			return backoff.Permanent(err)
+		}
+		return err
+	}, backoff.WithContext(backoff.NewExponentialBackOff(), ctx))
+}
+
+// fullJitter retries on 412 after a wait uniform below an exponential bound
+// (5 ms doubling, capped at 1 s), up to 50 times.
+func fullJitter(ctx context.Context, r *rawTask) error {
+	for i := 0; ; i++ {
+		err := r.tryOnce(ctx, false)
+		if err == nil || !is412(err) || i >= 50 {
+			return err
+		}
+		bound := min(5*time.Millisecond<<min(i, 20), time.Second)
+		time.Sleep(rand.N(bound))
+	}
+}
+
+// noBackoff retries on 412 at once, up to 1000 times.
+func noBackoff(ctx context.Context, r *rawTask) error {
+	for i := 0; ; i++ {
+		err := r.tryOnce(ctx, false)
+		if err == nil || !is412(err) || i >= 1000 {
+			return err
+		}
 	}
 }
 
@@ -227,12 +236,9 @@ func increment(t *ifmatch.Task) error {
 // clientGo retries on 412 with k8s.io/client-go/util/retry.OnError (its
 // RetryOnConflict only knows Kubernetes' 409).
 func clientGo(b wait.Backoff) func(*ifmatchtest.Server, string, string) func(context.Context) error {
-	return func(srv *ifmatchtest.Server, ws, sid string) func(context.Context) error {
-		r := newRaw(srv, ws, sid)
-		return func(ctx context.Context) error {
-			return retry.OnError(b, is412, func() error { return r.tryOnce(ctx, false) })
-		}
-	}
+	return rawWriter(func(ctx context.Context, r *rawTask) error {
+		return retry.OnError(b, is412, func() error { return r.tryOnce(ctx, false) })
+	})
 }
 
 // hostRewriter sends twilio-go's requests to the fake server.
