@@ -229,11 +229,7 @@ func median(rs []result, f func(result) float64) float64 {
 // run has w writers each increment the counter k times with strategy s;
 // inspect, if not nil, sees the server's request log.
 func run(s strategy, w, k int, sc scenario, inspect func([]ifmatchtest.Request)) result {
-	opts := []ifmatchtest.Option{ifmatchtest.WithLatency(sc.latency)}
-	if sc.limit > 0 {
-		opts = append(opts, ifmatchtest.WithConcurrencyLimit(sc.limit, sc.retryAfter))
-	}
-	srv := ifmatchtest.NewServer(opts...)
+	srv := sc.server()
 	defer srv.Close()
 	ws := srv.AddWorkspace()
 	sid := srv.AddTask(ws, map[string]any{"n": 0})
@@ -256,26 +252,10 @@ func run(s strategy, w, k int, sc scenario, inspect func([]ifmatchtest.Request))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var sum time.Duration
-			lat := make([]time.Duration, 0, k)
-			for j := 0; j < k; j++ {
-				cctx := ctx
-				if inspect != nil {
-					cctx = ifmatchtest.WithCall(ctx, fmt.Sprintf("w%d.%d", i, j))
-				}
-				t0 := time.Now()
-				err := inc(cctx)
-				d := time.Since(t0)
-				sum += d
-				lat = append(lat, d)
-				if err != nil {
-					mu.Lock()
-					res.failed++
-					mu.Unlock()
-				}
-			}
-			means[i] = sum / time.Duration(k)
+			lat, mean, failed := write(ctx, inc, i, k, inspect != nil)
+			means[i] = mean
 			mu.Lock()
+			res.failed += failed
 			res.lat = append(res.lat, lat...)
 			mu.Unlock()
 		}()
@@ -297,4 +277,36 @@ func run(s strategy, w, k int, sc scenario, inspect func([]ifmatchtest.Request))
 		res.failed += lost
 	}
 	return res
+}
+
+// server starts the fake Twilio of sc.
+func (sc scenario) server() *ifmatchtest.Server {
+	opts := []ifmatchtest.Option{ifmatchtest.WithLatency(sc.latency)}
+	if sc.limit > 0 {
+		opts = append(opts, ifmatchtest.WithConcurrencyLimit(sc.limit, sc.retryAfter))
+	}
+	return ifmatchtest.NewServer(opts...)
+}
+
+// write is writer i: k increments with inc, each tagged with its call
+// ("wI.J") when tag is set, for -trace. It returns their latencies, their
+// mean and how many failed.
+func write(ctx context.Context, inc func(context.Context) error, i, k int, tag bool) (lat []time.Duration, mean time.Duration, failed int) {
+	var sum time.Duration
+	lat = make([]time.Duration, 0, k)
+	for j := 0; j < k; j++ {
+		cctx := ctx
+		if tag {
+			cctx = ifmatchtest.WithCall(ctx, fmt.Sprintf("w%d.%d", i, j))
+		}
+		t0 := time.Now()
+		err := inc(cctx)
+		d := time.Since(t0)
+		sum += d
+		lat = append(lat, d)
+		if err != nil {
+			failed++
+		}
+	}
+	return lat, sum / time.Duration(k), failed
 }
