@@ -591,7 +591,7 @@ func (f *Fake) listTasks(w http.ResponseWriter, r *http.Request, ws string) {
 	var versions []string
 	for _, t := range all {
 		items = append(items, f.taskJSON(t, false))
-		versions = append(versions, t.sid+"="+strconv.Itoa(t.version))
+		versions = append(versions, itemVersion(t.sid, t.version))
 	}
 	f.writePage(w, r, "tasks", items, listETag(versions))
 }

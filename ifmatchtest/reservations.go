@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strconv"
 	"time"
 )
 
@@ -111,7 +110,7 @@ func (f *Fake) listReservations(w http.ResponseWriter, r *http.Request, belongs 
 	var versions []string
 	for _, rv := range all {
 		items = append(items, f.resvJSON(rv, fromWorker))
-		versions = append(versions, rv.sid+"="+strconv.Itoa(rv.version))
+		versions = append(versions, itemVersion(rv.sid, rv.version))
 	}
 	f.writePage(w, r, "reservations", items, listETag(versions))
 }

@@ -70,6 +70,9 @@ func listETag(versions []string) string {
 	return `"` + strconv.FormatUint(h.Sum64(), 16) + `"`
 }
 
+// itemVersion is one item's entry in the versions of [listETag].
+func itemVersion(sid string, version int) string { return sid + "=" + strconv.Itoa(version) }
+
 // workerLinks are a Worker's links, as Twilio sends them.
 func (f *Fake) workerLinks(w *workerRec) map[string]string {
 	ws := f.base + "/v1/Workspaces/" + w.ws

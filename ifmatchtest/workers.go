@@ -146,7 +146,7 @@ func (f *Fake) workersCollection(w http.ResponseWriter, r *http.Request, ws stri
 		var versions []string
 		for _, wk := range all {
 			items = append(items, f.workerJSON(wk))
-			versions = append(versions, wk.sid+"="+strconv.Itoa(wk.version))
+			versions = append(versions, itemVersion(wk.sid, wk.version))
 		}
 		f.writePage(w, r, "workers", items, listETag(versions))
 	default:
