@@ -270,13 +270,7 @@ type taskRec struct {
 // its SID. Its version (ETag) starts at 0. opts set other fields, for example
 // TaskPriority(5) or TaskStatus(ifmatch.TaskAssigned).
 func (f *Fake) AddTask(ws string, attributes map[string]any, opts ...TaskOption) string {
-	if attributes == nil {
-		attributes = map[string]any{}
-	}
-	s, err := jsonx.Encode(attributes)
-	if err != nil {
-		panic(fmt.Sprintf("ifmatchtest: AddTask attributes: %v", err))
-	}
+	s := mustEncode("AddTask attributes", attributes)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.workspaces[ws] = true

@@ -113,6 +113,8 @@ func (f *Fake) SetWorkerAttributes(ws, sid string, attrs map[string]any) bool {
 	return ok
 }
 
+// mustEncode encodes the attributes or data m of a seed or a Set call (nil:
+// {}); it panics, naming what, on m JSON cannot hold: a mistake in the test.
 func mustEncode(what string, m map[string]any) string {
 	if m == nil {
 		m = map[string]any{}

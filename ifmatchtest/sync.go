@@ -1,7 +1,6 @@
 package ifmatchtest
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -83,16 +82,7 @@ func (f *Fake) seedContainer(svc, kind, name string) string {
 
 // encodeSyncData encodes seeded data (nil: {}); it panics on data JSON
 // cannot hold, a mistake in the test.
-func encodeSyncData(data map[string]any) string {
-	if data == nil {
-		data = map[string]any{}
-	}
-	s, err := jsonx.Encode(data)
-	if err != nil {
-		panic(fmt.Sprintf("ifmatchtest: Sync data: %v", err))
-	}
-	return s
-}
+func encodeSyncData(data map[string]any) string { return mustEncode("Sync data", data) }
 
 // storeSeeded stores a seeded Sync object with encoded data s. Called with
 // f.mu held, in the same critical section that chose its index or key.

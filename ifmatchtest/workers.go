@@ -1,7 +1,6 @@
 package ifmatchtest
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -24,13 +23,7 @@ type workerRec struct {
 
 // AddWorker seeds a Worker with attributes (nil: {}) and returns its SID.
 func (f *Fake) AddWorker(ws, friendlyName string, attributes map[string]any) string {
-	if attributes == nil {
-		attributes = map[string]any{}
-	}
-	s, err := jsonx.Encode(attributes)
-	if err != nil {
-		panic(fmt.Sprintf("ifmatchtest: AddWorker attributes: %v", err))
-	}
+	s := mustEncode("AddWorker attributes", attributes)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.workspaces[ws] = true
