@@ -193,8 +193,11 @@ func (e *OutcomeUnknownError) Unwrap() []error {
 // still matches, for diagnosis; the message is err's, whole.
 type unknownCause struct{ err error }
 
+// Error is err's message, whole.
 func (c unknownCause) Error() string { return c.err.Error() }
 
+// Is matches target as err does, except the sentinels that claim nothing
+// was applied, and never inside a mutator's refusal (see walkCause).
 func (c unknownCause) Is(target error) bool {
 	switch target {
 	case ErrInvalidArgument, ErrMutatorAborted, ErrConflict, ErrPreconditionFailed, ErrNotFound, ErrAlreadyExists:
@@ -203,6 +206,8 @@ func (c unknownCause) Is(target error) bool {
 	return walkCause(c.err, func(e error) bool { return errors.Is(e, target) })
 }
 
+// As finds target in err as errors.As does, but never a [*ConflictError],
+// and never inside a mutator's refusal (see walkCause).
 func (c unknownCause) As(target any) bool {
 	if _, ok := target.(**ConflictError); ok {
 		return false

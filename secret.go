@@ -143,6 +143,7 @@ type redactedError struct {
 	orig error
 }
 
+// Error is the redacted message.
 func (e *redactedError) Error() string { return e.msg }
 
 // Is reports whether the original error matches target.

@@ -28,6 +28,9 @@ type realURLKey struct{}
 // redactedTransport sits above otelhttp.
 type redactedTransport struct{ next http.RoundTripper }
 
+// RoundTrip sends a copy of r whose URL is redacted, the real one in its
+// context for restoreTransport, and hands back the error restoreTransport
+// stood in for.
 func (t *redactedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL == nil {
 		return t.next.RoundTrip(r) // the transport beneath refuses it
@@ -44,6 +47,8 @@ func (t *redactedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // restoreTransport sits beneath otelhttp.
 type restoreTransport struct{ base http.RoundTripper }
 
+// RoundTrip sends r to its real URL, if it carries one, and wraps a
+// transport error in a transportError for otelhttp to see.
 func (t *restoreTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	real, ok := r.Context().Value(realURLKey{}).(*url.URL)
 	if !ok {
@@ -62,6 +67,7 @@ func (t *restoreTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // its text (which may quote the URL). It does not unwrap.
 type transportError struct{ err error }
 
+// Error names the error's class only.
 func (e *transportError) Error() string { return "transport error: " + transportClass(e.err) }
 
 // transportClass classifies a transport error into a bounded set.

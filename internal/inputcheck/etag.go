@@ -40,7 +40,10 @@ type both struct {
 	errs []error
 }
 
-func (e *both) Error() string   { return e.msg }
+// Error is the error's own message.
+func (e *both) Error() string { return e.msg }
+
+// Unwrap returns the two sentinels.
 func (e *both) Unwrap() []error { return e.errs }
 
 // clip shortens s for a message.
