@@ -88,6 +88,7 @@ func ifmatchOptions(srv *ifmatchtest.Server) []ifmatch.Option {
 // the request's context lasts.
 type retry429 struct{ next http.RoundTripper }
 
+// RoundTrip sends r, and again after each 429's Retry-After.
 func (t retry429) RoundTrip(r *http.Request) (*http.Response, error) {
 	for {
 		resp, err := t.next.RoundTrip(r)
@@ -247,6 +248,7 @@ type hostRewriter struct {
 	rt   http.RoundTripper
 }
 
+// RoundTrip sends a copy of r to the fake server's host.
 func (h hostRewriter) RoundTrip(r *http.Request) (*http.Response, error) {
 	r2 := r.Clone(r.Context())
 	r2.URL.Scheme, r2.URL.Host = h.base.Scheme, h.base.Host

@@ -35,6 +35,7 @@ func newMetrics() *metrics {
 	return &metrics{updates: map[ifmatch.Outcome]int{}, attempts: map[int]int{}, rounds: map[int]int{}, retries: map[int]int{}}
 }
 
+// UpdateEvent counts 412s, read-backs, backoffs and queueing.
 func (m *metrics) UpdateEvent(_ context.Context, _ ifmatch.UpdateCall, e ifmatch.UpdateEvent) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -57,6 +58,7 @@ func (m *metrics) UpdateEvent(_ context.Context, _ ifmatch.UpdateCall, e ifmatch
 	}
 }
 
+// EndUpdate counts the call's outcome and attempts.
 func (m *metrics) EndUpdate(_ context.Context, _ ifmatch.UpdateCall, e ifmatch.UpdateEnd) {
 	m.mu.Lock()
 	m.updates[e.Outcome]++
@@ -64,6 +66,7 @@ func (m *metrics) EndUpdate(_ context.Context, _ ifmatch.UpdateCall, e ifmatch.U
 	m.mu.Unlock()
 }
 
+// TransportRetry counts a retried try by its status.
 func (m *metrics) TransportRetry(_ context.Context, r ifmatch.RetryInfo) {
 	m.mu.Lock()
 	m.retries[r.Status]++
