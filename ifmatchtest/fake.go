@@ -76,7 +76,6 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -307,12 +306,10 @@ func (f *Fake) TaskAttributes(ws, sid string) (attrs map[string]any, version int
 }
 
 // SetTaskAttributes overwrites a Task's attributes as another writer would,
-// bumping its version. It reports whether the Task exists.
+// bumping its version. Nil attributes are stored as {}, as for
+// [Fake.SetWorkerAttributes]. It reports whether the Task exists.
 func (f *Fake) SetTaskAttributes(ws, sid string, attrs map[string]any) bool {
-	s, err := jsonx.Encode(attrs)
-	if err != nil {
-		panic(fmt.Sprintf("ifmatchtest: SetTaskAttributes: %v", err))
-	}
+	s := mustEncode("SetTaskAttributes", attrs)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	rec, ok := f.tasks[ws+"/"+sid]

@@ -99,7 +99,8 @@ func (f *Fake) SetTask(ws, sid string, opts ...TaskOption) bool {
 }
 
 // SetWorkerAttributes overwrites a Worker's attributes as another writer
-// would, bumping its version. It reports whether the Worker exists.
+// would, bumping its version. Nil attributes are stored as {}. It reports
+// whether the Worker exists.
 func (f *Fake) SetWorkerAttributes(ws, sid string, attrs map[string]any) bool {
 	s := mustEncode("SetWorkerAttributes", attrs)
 	f.mu.Lock()

@@ -120,3 +120,28 @@ func TestMockURLs(t *testing.T) {
 		t.Error(ifmatchtest.WorkerReservationURL(ws, wk, "WR1"))
 	}
 }
+
+// Nil attributes given to the setters are stored as {}, as Twilio holds a
+// resource's attributes: a Task read back has an empty object, not null.
+func TestSettersStoreNilAttributesAsEmptyObject(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	ws := srv.AddWorkspace()
+	task := srv.AddTask(ws, map[string]any{"a": 1})
+	worker := srv.AddWorker(ws, "w", map[string]any{"a": 1})
+	if !srv.SetTaskAttributes(ws, task, nil) || !srv.SetWorkerAttributes(ws, worker, nil) {
+		t.Fatal("setters did not find the seeded resources")
+	}
+	for name, get := range map[string]func() (map[string]any, int, bool){
+		"task":   func() (map[string]any, int, bool) { return srv.TaskAttributes(ws, task) },
+		"worker": func() (map[string]any, int, bool) { return srv.WorkerAttributes(ws, worker) },
+	} {
+		if a, v, ok := get(); !ok || a == nil || len(a) != 0 || v != 1 {
+			t.Errorf("%s: attributes %#v (nil: %t), version %d", name, a, a == nil, v)
+		}
+	}
+	got, err := srv.Client().Workspace(ws).FetchTask(ctxT(t), task)
+	if err != nil || got.Attributes == nil || len(got.Attributes) != 0 {
+		t.Errorf("fetched attributes %#v, %v", got.Attributes, err)
+	}
+}
