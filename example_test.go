@@ -113,22 +113,38 @@ func Example_testing() {
 func routeToVIP(ctx context.Context, tasks ifmatch.TaskAPI, sid string) error {
 	_, err := tasks.UpdateTask(ctx, sid, func(t *ifmatch.Task) error {
 		t.Priority = 100
+		t.Attributes["vip"] = true
 		return nil
 	})
 	return err
 }
 
-// stubTasks answers UpdateTask from memory; the other methods are unused.
+// stubTasks answers UpdateTask (and an empty ListTasks) from memory; the
+// other methods are unused. A stub keeps the promises code under test may
+// rely on: options checked and ReportResult filled (ResolveOptions), the
+// mutator given a copy whose Attributes are never nil, and its error wrapped
+// in ErrMutatorAborted, as the Client does. For the whole contract (retries,
+// IdempotencyKey...), use ifmatchtest.NewMemoryWorkspace or ifmatch.RunUpdate.
 type stubTasks struct {
 	ifmatch.TaskAPI // nil: calling an unimplemented method panics, which a test wants
 	task            ifmatch.Task
 }
 
-func (s *stubTasks) UpdateTask(_ context.Context, _ string, fn ifmatch.TaskMutator, _ ...ifmatch.UpdateOption) (*ifmatch.Task, error) {
-	if err := fn(&s.task); err != nil {
+func (s *stubTasks) UpdateTask(_ context.Context, _ string, fn ifmatch.TaskMutator, opts ...ifmatch.UpdateOption) (*ifmatch.Task, error) {
+	o, err := ifmatch.ResolveOptions(opts...)
+	if err != nil {
 		return nil, err
 	}
-	return &s.task, nil
+	t := s.task.Clone()
+	if t.Attributes == nil {
+		t.Attributes = map[string]any{} // never nil in a mutator: t.Attributes["k"] = v must not panic
+	}
+	if err := fn(t); err != nil {
+		return nil, fmt.Errorf("%w: %w", ifmatch.ErrMutatorAborted, err)
+	}
+	s.task = *t
+	o.Report(ifmatch.Updated)
+	return t.Clone(), nil
 }
 
 func (s *stubTasks) ListTasks(context.Context, *ifmatch.TaskListParams) iter.Seq2[*ifmatch.Task, error] {
@@ -139,8 +155,8 @@ func (s *stubTasks) ListTasks(context.Context, *ifmatch.TaskListParams) iter.Seq
 func Example_stub() {
 	stub := &stubTasks{}
 	err := routeToVIP(context.Background(), stub, "WT00000000000000000000000000000000")
-	fmt.Println(err, stub.task.Priority)
-	// Output: <nil> 100
+	fmt.Println(err, stub.task.Priority, stub.task.Attributes["vip"])
+	// Output: <nil> 100 true
 }
 
 // Workers take the same loop: here two systems each own part of a Worker's
