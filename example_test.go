@@ -2,6 +2,7 @@ package ifmatch_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -230,4 +231,47 @@ func ExampleUpdateTaskAttributes() {
 	})
 	fmt.Println(s.Languages, task.Attributes["crm_id"], err)
 	// Output: [en fr] 12345678901234567 <nil>
+}
+
+// countOnce adds one to a counter in a Sync Map item, once per event, and
+// creates the item on first use. A create takes no IdempotencyKey, so the
+// item is created empty and the count always goes through the keyed update:
+// a redelivered event is never counted twice, and a concurrent create that
+// lost (ErrAlreadyExists) just goes on to the update.
+func countOnce(ctx context.Context, sync ifmatch.SyncAPI, m, key, event string) (*ifmatch.MapItem, error) {
+	for range 2 {
+		item, err := sync.UpdateMapItem(ctx, m, key, func(it *ifmatch.MapItem) error {
+			n, _ := it.Data["count"].(json.Number) // absent at first
+			c, _ := n.Int64()
+			it.Data["count"] = c + 1
+			return nil
+		}, ifmatch.IdempotencyKey(event))
+		if !errors.Is(err, ifmatch.ErrNotFound) {
+			return item, err
+		}
+		_, err = sync.CreateMapItem(ctx, m, key, ifmatch.SyncWrite{Data: map[string]any{}})
+		if err != nil && !errors.Is(err, ifmatch.ErrAlreadyExists) {
+			return nil, err // the Map itself is missing, say
+		}
+	}
+	return nil, fmt.Errorf("map item %s deleted as fast as it was created", key)
+}
+
+// A counter in a Sync Map item that may not exist yet, counted once per
+// event (create if missing, then a keyed update).
+func ExampleSyncService_UpdateMapItem() {
+	srv := ifmatchtest.NewServer()
+	defer srv.Close()
+	svcSID := srv.AddSyncService()
+	srv.AddSyncMap(svcSID, "escalations")
+	svc := srv.Client().SyncService(svcSID)
+
+	for _, event := range []string{"EV1", "EV2", "EV1"} { // EV1 is delivered twice
+		item, err := countOnce(context.Background(), svc, "escalations", "support", event)
+		fmt.Println(event, item.Data["count"], err)
+	}
+	// Output:
+	// EV1 1 <nil>
+	// EV2 2 <nil>
+	// EV1 2 <nil>
 }
