@@ -140,7 +140,7 @@ func decodeInto[T any](obj map[string]any) (*T, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		return nil, fmt.Errorf("%w: decoding into %T: %v", ErrBadResponse, v, err)
+		return nil, fmt.Errorf("%w: the stored JSON object does not fit %T (the type given to a typed helper): %v", ErrBadResponse, v, err)
 	}
 	return v, nil
 }
