@@ -53,7 +53,8 @@ const (
 
 // Client talks to Twilio's TaskRouter and Sync APIs. Create one with
 // [NewClient] or [NewClientFromEnv] and share it: a Client is immutable after
-// construction and safe for concurrent use by many goroutines.
+// construction and safe for concurrent use by many goroutines. The zero
+// Client is not usable (its calls panic): always use a constructor.
 //
 // A Client never prints its credentials: every fmt verb and flag, a copy of
 // the value (fmt.Sprint(*c)), encoding/json and log/slog show at most the

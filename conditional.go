@@ -245,10 +245,14 @@ func runUpdate[T any](ctx context.Context, c *Client, ops *resourceOps[T], mutat
 	var v *T
 	var res OperationResult
 	var err error
+	start := time.Now()
 	if key, ok := cfg.groupKey(); ok && c.co != nil {
 		v, res, err = coalesce(ctx, c, ops, mutate, cfg, ops.key+"|"+key)
 	} else {
 		v, res, err = loop(ctx, c, ops, mutate, cfg)
+	}
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && time.Since(start) >= cfg.maxElapsed {
+		err = &maxElapsedError{err: err, d: cfg.maxElapsed} // not the caller's deadline: say whose
 	}
 	if err == nil && cfg.hasEventKey {
 		if seen && res == Unchanged {
@@ -274,6 +278,22 @@ func callSetsMarkers(opts []UpdateOption) bool {
 	}
 	return own.markerKey != ""
 }
+
+// maxElapsedError is the error of a call that [MaxElapsed] cut off while
+// the caller's own context was still live: the message names MaxElapsed
+// (a bare "context deadline exceeded" sends the caller looking for a
+// deadline they never set), and err, which matches
+// context.DeadlineExceeded, stays whole for errors.Is and errors.As.
+type maxElapsedError struct {
+	err error
+	d   time.Duration
+}
+
+func (e *maxElapsedError) Error() string {
+	return fmt.Sprintf("ifmatch: MaxElapsed (%s) ran out: %s", e.d, e.err.Error())
+}
+
+func (e *maxElapsedError) Unwrap() error { return e.err }
 
 // loop runs the read-modify-write loop for one caller (or one coalesced
 // round of callers, see coalesce). [MaxElapsed] bounds all of it, requests

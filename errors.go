@@ -136,10 +136,15 @@ type ConflictError struct {
 	Last error
 }
 
-// Error describes how long the loop tried.
+// Error describes how long the loop tried, and the last write's error when
+// there is one (a ConflictError built by hand, in a stub, may have none).
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("ifmatch: conflict: gave up after %d attempts over %s: %v",
-		e.Attempts, e.Elapsed.Round(time.Millisecond), e.Last)
+	msg := fmt.Sprintf("ifmatch: conflict: gave up after %d attempts over %s",
+		e.Attempts, e.Elapsed.Round(time.Millisecond))
+	if e.Last == nil {
+		return msg
+	}
+	return msg + ": " + e.Last.Error()
 }
 
 // Unwrap returns [ErrConflict] and the last write's error.
@@ -161,12 +166,17 @@ type OutcomeUnknownError struct {
 	Cause error
 }
 
-// Error describes the ambiguous write.
+// Error describes the ambiguous write, and its cause when there is one (an
+// OutcomeUnknownError built by hand, in a stub, may have none).
 func (e *OutcomeUnknownError) Error() string {
-	if e.ETag == "" {
-		return fmt.Sprintf("ifmatch: outcome of write unknown: %v", e.Cause)
+	msg := "ifmatch: outcome of write unknown"
+	if e.ETag != "" {
+		msg = fmt.Sprintf("ifmatch: outcome of write with If-Match %s unknown", truncate(e.ETag))
 	}
-	return fmt.Sprintf("ifmatch: outcome of write with If-Match %s unknown: %v", truncate(e.ETag), e.Cause)
+	if e.Cause == nil {
+		return msg
+	}
+	return msg + ": " + e.Cause.Error()
 }
 
 // Unwrap returns [ErrOutcomeUnknown] and the write's error, seen through a

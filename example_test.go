@@ -2,6 +2,7 @@ package ifmatch_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -113,22 +114,38 @@ func Example_testing() {
 func routeToVIP(ctx context.Context, tasks ifmatch.TaskAPI, sid string) error {
 	_, err := tasks.UpdateTask(ctx, sid, func(t *ifmatch.Task) error {
 		t.Priority = 100
+		t.Attributes["vip"] = true
 		return nil
 	})
 	return err
 }
 
-// stubTasks answers UpdateTask from memory; the other methods are unused.
+// stubTasks answers UpdateTask (and an empty ListTasks) from memory; the
+// other methods are unused. A stub keeps the promises code under test may
+// rely on: options checked and ReportResult filled (ResolveOptions), the
+// mutator given a copy whose Attributes are never nil, and its error wrapped
+// in ErrMutatorAborted, as the Client does. For the whole contract (retries,
+// IdempotencyKey...), use ifmatchtest.NewMemoryWorkspace or ifmatch.RunUpdate.
 type stubTasks struct {
 	ifmatch.TaskAPI // nil: calling an unimplemented method panics, which a test wants
 	task            ifmatch.Task
 }
 
-func (s *stubTasks) UpdateTask(_ context.Context, _ string, fn ifmatch.TaskMutator, _ ...ifmatch.UpdateOption) (*ifmatch.Task, error) {
-	if err := fn(&s.task); err != nil {
+func (s *stubTasks) UpdateTask(_ context.Context, _ string, fn ifmatch.TaskMutator, opts ...ifmatch.UpdateOption) (*ifmatch.Task, error) {
+	o, err := ifmatch.ResolveOptions(opts...)
+	if err != nil {
 		return nil, err
 	}
-	return &s.task, nil
+	t := s.task.Clone()
+	if t.Attributes == nil {
+		t.Attributes = map[string]any{} // never nil in a mutator: t.Attributes["k"] = v must not panic
+	}
+	if err := fn(t); err != nil {
+		return nil, fmt.Errorf("%w: %w", ifmatch.ErrMutatorAborted, err)
+	}
+	s.task = *t
+	o.Report(ifmatch.Updated)
+	return t.Clone(), nil
 }
 
 func (s *stubTasks) ListTasks(context.Context, *ifmatch.TaskListParams) iter.Seq2[*ifmatch.Task, error] {
@@ -139,8 +156,8 @@ func (s *stubTasks) ListTasks(context.Context, *ifmatch.TaskListParams) iter.Seq
 func Example_stub() {
 	stub := &stubTasks{}
 	err := routeToVIP(context.Background(), stub, "WT00000000000000000000000000000000")
-	fmt.Println(err, stub.task.Priority)
-	// Output: <nil> 100
+	fmt.Println(err, stub.task.Priority, stub.task.Attributes["vip"])
+	// Output: <nil> 100 true
 }
 
 // Workers take the same loop: here two systems each own part of a Worker's
@@ -214,4 +231,47 @@ func ExampleUpdateTaskAttributes() {
 	})
 	fmt.Println(s.Languages, task.Attributes["crm_id"], err)
 	// Output: [en fr] 12345678901234567 <nil>
+}
+
+// countOnce adds one to a counter in a Sync Map item, once per event, and
+// creates the item on first use. A create takes no IdempotencyKey, so the
+// item is created empty and the count always goes through the keyed update:
+// a redelivered event is never counted twice, and a concurrent create that
+// lost (ErrAlreadyExists) just goes on to the update.
+func countOnce(ctx context.Context, sync ifmatch.SyncAPI, m, key, event string) (*ifmatch.MapItem, error) {
+	for range 2 {
+		item, err := sync.UpdateMapItem(ctx, m, key, func(it *ifmatch.MapItem) error {
+			n, _ := it.Data["count"].(json.Number) // absent at first
+			c, _ := n.Int64()
+			it.Data["count"] = c + 1
+			return nil
+		}, ifmatch.IdempotencyKey(event))
+		if !errors.Is(err, ifmatch.ErrNotFound) {
+			return item, err
+		}
+		_, err = sync.CreateMapItem(ctx, m, key, ifmatch.SyncWrite{Data: map[string]any{}})
+		if err != nil && !errors.Is(err, ifmatch.ErrAlreadyExists) {
+			return nil, err // the Map itself is missing, say
+		}
+	}
+	return nil, fmt.Errorf("map item %s deleted as fast as it was created", key)
+}
+
+// A counter in a Sync Map item that may not exist yet, counted once per
+// event (create if missing, then a keyed update).
+func ExampleSyncService_UpdateMapItem() {
+	srv := ifmatchtest.NewServer()
+	defer srv.Close()
+	svcSID := srv.AddSyncService()
+	srv.AddSyncMap(svcSID, "escalations")
+	svc := srv.Client().SyncService(svcSID)
+
+	for _, event := range []string{"EV1", "EV2", "EV1"} { // EV1 is delivered twice
+		item, err := countOnce(context.Background(), svc, "escalations", "support", event)
+		fmt.Println(event, item.Data["count"], err)
+	}
+	// Output:
+	// EV1 1 <nil>
+	// EV2 2 <nil>
+	// EV1 2 <nil>
 }

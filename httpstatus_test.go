@@ -99,3 +99,22 @@ func TestOutcomeUnknownCauseClaimsNothing(t *testing.T) {
 		t.Error("no cause: want only ErrOutcomeUnknown")
 	}
 }
+
+// A stub builds ConflictError and OutcomeUnknownError by hand, often without
+// a cause: their messages then end without a ": <nil>".
+func TestHandBuiltErrorsWithoutCause(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{&ifmatch.ConflictError{Attempts: 3}, "ifmatch: conflict: gave up after 3 attempts over 0s"},
+		{&ifmatch.OutcomeUnknownError{ETag: `"3"`}, `ifmatch: outcome of write with If-Match "3" unknown`},
+		{&ifmatch.OutcomeUnknownError{}, "ifmatch: outcome of write unknown"},
+		{&ifmatch.OutcomeUnknownError{Cause: errors.New("reset")}, "ifmatch: outcome of write unknown: reset"},
+	} {
+		if got := c.err.Error(); got != c.want {
+			t.Errorf("%#v: %q, want %q", c.err, got, c.want)
+		}
+	}
+}

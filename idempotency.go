@@ -57,7 +57,15 @@ const (
 // values; readers without the option see it as an ordinary attribute, and a
 // writer that replaces the whole attributes erases it. key must be 1 to 64
 // bytes of valid UTF-8. Reservations have no JSON object to keep it in: the
-// option is an [ErrInvalidArgument] there.
+// option is an [ErrInvalidArgument] there, as it is among a Client's
+// defaults ([WithUpdateDefaults]: every call would share one key). Given
+// twice to one call, the last key is the one used.
+//
+// The history is per resource. An event that changes several resources (a
+// Task, then its Worker, then a Sync Map item) passes its key to each call,
+// and a redelivery runs every call again rather than stopping at the first
+// that reports [AlreadyApplied]: the first delivery may have failed after
+// that call, before the others.
 func IdempotencyKey(key string) UpdateOption {
 	return func(u *updateConfig) { u.eventKey, u.hasEventKey = key, true }
 }

@@ -415,7 +415,9 @@ func MaxAttempts(n int) UpdateOption {
 // waits included, like a deadline on its context: the loop gives up with
 // [ErrConflict] rather than start a wait that would pass it, and a request
 // it cuts off ends the call with context.DeadlineExceeded (joined with
-// [ErrOutcomeUnknown] when that request was a write that may land).
+// [ErrOutcomeUnknown] when that request was a write that may land), in an
+// error whose message says "MaxElapsed (d) ran out" when the caller's own
+// context was still live.
 func MaxElapsed(d time.Duration) UpdateOption { return func(u *updateConfig) { u.maxElapsed = d } }
 
 // BackoffBounds sets the default conflict backoff's bounds: the first bound

@@ -98,9 +98,21 @@ type Resource interface {
 // one, for example `"3"`). write must store next (a copy the loop no longer
 // uses) only if the stored version's ETag is still etag, and return the
 // stored value with its new ETag; otherwise it returns an error matching
-// [ErrPreconditionFailed]. Errors the loop must not retry are [*APIError]
-// values (a 404: &APIError{Status: 404}); any other error from fetch is
-// taken as transient, as a network error would be.
+// [ErrPreconditionFailed] (&APIError{Status: 412}). Errors are read as the
+// Client reads Twilio's answers:
+//
+//   - an error of the call's first read ends the call with it; a read after
+//     a write (a 412 or a lost answer) that fails with an error that is not
+//     an [*APIError], or one with status 429 or 5xx, is taken as transient,
+//     as a network error would be, and tried again (a few times);
+//   - from write, an [*APIError] with a 4xx status (a 404: &APIError{Status:
+//     404}) is a refusal, returned as it is; any other error (a plain
+//     errors.New, a 5xx) is taken as a lost answer, after which the write may
+//     have landed: the loop reads back and resends, and ends in
+//     [ErrOutcomeUnknown] when MaxAttempts or MaxElapsed (30 s by default)
+//     run out. A compare-and-set that reports a stale etag with a plain error
+//     therefore makes a call that runs for 30 s and ends in
+//     ErrOutcomeUnknown: report it as a 412.
 func RunUpdate[T Resource](ctx context.Context, fetch func(context.Context) (*T, error),
 	write func(ctx context.Context, etag string, next *T) (*T, error), mutate func(*T) error, opts ...UpdateOption) (*T, error) {
 	if fetch == nil || write == nil {

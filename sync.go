@@ -44,7 +44,8 @@ type Document struct {
 	// Revision is Sync's version of the document; ETag carries the same.
 	Revision string
 	// Data is the document's JSON object, numbers kept exactly. Never nil
-	// in a mutator.
+	// in a mutator; set to nil or to an empty map by a mutator, it is
+	// cleared, as [Task.Attributes] are.
 	Data        map[string]any
 	DateExpires time.Time
 	DateCreated time.Time
@@ -56,12 +57,13 @@ type Document struct {
 // ListItem is an item of a Sync List (the spec's sync_list_item). In an
 // update loop's mutator only Data may change.
 type ListItem struct {
-	Index       int
-	AccountSID  string
-	ServiceSID  string
-	ListSID     string
-	URL         string
-	Revision    string
+	Index      int
+	AccountSID string
+	ServiceSID string
+	ListSID    string
+	URL        string
+	Revision   string
+	// Data is the item's JSON object, as [Document.Data].
 	Data        map[string]any
 	DateExpires time.Time
 	DateCreated time.Time
@@ -73,12 +75,13 @@ type ListItem struct {
 // MapItem is an item of a Sync Map (the spec's sync_map_item). In an update
 // loop's mutator only Data may change.
 type MapItem struct {
-	Key         string
-	AccountSID  string
-	ServiceSID  string
-	MapSID      string
-	URL         string
-	Revision    string
+	Key        string
+	AccountSID string
+	ServiceSID string
+	MapSID     string
+	URL        string
+	Revision   string
+	// Data is the item's JSON object, as [Document.Data].
 	Data        map[string]any
 	DateExpires time.Time
 	DateCreated time.Time

@@ -48,7 +48,10 @@ type Task struct {
 	AssignmentStatus TaskStatus
 	// Attributes are the Task's JSON attributes, decoded so that numbers keep
 	// their exact text (json.Number): a 19-digit ID survives a round trip.
-	// Never nil in a mutator.
+	// Never nil in a mutator. A mutator that sets it to nil, as one that sets
+	// an empty map, clears every attribute (unlike a nil
+	// [TaskUpdate.Attributes], which sends nothing); ifmatch's own keys
+	// ([IdempotencyKey], [CommitMarkers]) of the call are kept.
 	Attributes            map[string]any
 	Addons                string
 	DateCreated           time.Time

@@ -10,7 +10,12 @@ import (
 )
 
 // This file holds the typed helpers: update loops for users who keep a
-// struct in Task or Worker attributes or in Sync data. Each decodes the JSON
+// struct in Task or Worker attributes or in Sync data. Their rules are in
+// UpdateTaskAttributes's doc comment, where go doc shows them.
+
+// UpdateTaskAttributes runs [TaskAPI.UpdateTask] with fn working on the
+// Task's attributes decoded into a T (a struct with json tags). It returns
+// the updated Task's attributes as a T, and the Task. It decodes the JSON
 // object into a T, runs fn, and writes back only the keys whose values fn
 // changed:
 //
@@ -29,13 +34,13 @@ import (
 //     ErrBadResponse first where stored data of the wrong shape deserves
 //     another status).
 //
-// The helpers take the interfaces ([TaskAPI], [WorkerAPI], [SyncAPI]), so code
-// using them can be tested with a stub or with the in-memory implementations
-// of package ifmatchtest.
-
-// UpdateTaskAttributes runs [TaskAPI.UpdateTask] with fn working on the
-// Task's attributes decoded into a T (a struct with json tags). It returns
-// the updated Task's attributes as a T, and the Task.
+// fn may run several times, as a [TaskMutator] does; a nil fn is an
+// [ErrInvalidArgument]. The helpers take the interfaces ([TaskAPI],
+// [WorkerAPI], [SyncAPI]), so code using them can be tested with a stub or
+// with the in-memory implementations of package ifmatchtest. The other
+// typed helpers ([UpdateWorkerAttributes], [UpdateDocumentData],
+// [UpdateListItemData], [UpdateMapItemData], [UpdateTaskWithAttributes],
+// [UpdateWorkerWithAttributes]) follow the same rules.
 func UpdateTaskAttributes[T any](ctx context.Context, api TaskAPI, sid string, fn func(*T) error, opts ...UpdateOption) (*T, *Task, error) {
 	return updateTyped(func(t *Task) *map[string]any { return &t.Attributes },
 		func(m func(*Task) error) (*Task, error) { return api.UpdateTask(ctx, sid, m, opts...) }, fn)
@@ -135,7 +140,7 @@ func decodeInto[T any](obj map[string]any) (*T, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		return nil, fmt.Errorf("%w: decoding into %T: %v", ErrBadResponse, v, err)
+		return nil, fmt.Errorf("%w: the stored JSON object does not fit %T (the type given to a typed helper): %v", ErrBadResponse, v, err)
 	}
 	return v, nil
 }

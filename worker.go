@@ -27,7 +27,8 @@ type Worker struct {
 	ActivityName string
 	ActivitySID  string
 	// Attributes are the Worker's JSON attributes, numbers kept exactly as
-	// for [Task.Attributes]. Never nil in a mutator.
+	// for [Task.Attributes]. Never nil in a mutator; set to nil or to an
+	// empty map by a mutator, they are cleared, as [Task.Attributes] are.
 	Attributes        map[string]any
 	Available         bool
 	DateCreated       time.Time

@@ -1,9 +1,11 @@
 package ifmatchtest_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
 	"slices"
@@ -642,6 +644,7 @@ var contractCases = []struct {
 		}
 	}},
 	{"spec refusals before any request", specRefusals},
+	{"a cancelled context ends every call with its error, nothing sent", cancelledContext},
 	{"seeding an item creates its missing List or Map", func(t *testing.T, e *contractEnv) {
 		if i := e.addListItem("new-list", map[string]any{"i": 0}); i != 0 {
 			t.Errorf("first index %d", i)
@@ -768,6 +771,141 @@ func specRefusals(t *testing.T, e *contractEnv) {
 	}
 	if _, err := sy.CreateMapItem(ctx, "m", strings.Repeat("é", 320), ifmatch.SyncWrite{Data: map[string]any{}}); err != nil {
 		t.Errorf("a key of 320 characters (640 bytes): %v", err)
+	}
+}
+
+// cancelledContext calls every method of the three interfaces with a
+// context cancelled beforehand, on resources that exist: each ends with
+// context.Canceled and nothing is written or sent.
+func cancelledContext(t *testing.T, e *contractEnv) {
+	task := e.addTask(map[string]any{"n": 1})
+	worker := e.addWorker("w", nil)
+	resv := e.addReservation(task, worker)
+	doc := e.addDocument("d", map[string]any{"n": 1})
+	idx := e.addListItem("l", map[string]any{"n": 1})
+	e.addMapItem("m", "k", map[string]any{"n": 1})
+	sent := e.sent()
+	ctx, cancel := context.WithCancel(ctxT(t))
+	cancel()
+	p, data := ptr(5), ifmatch.SyncWrite{Data: map[string]any{"n": 2}}
+	first := func(seq iter.Seq2[any, error]) error {
+		for _, err := range seq {
+			return err
+		}
+		return nil
+	}
+	calls := map[string]func() error{
+		"FetchTask":  func() error { _, err := e.tasks.FetchTask(ctx, task); return err },
+		"CreateTask": func() error { _, err := e.tasks.CreateTask(ctx, ifmatch.TaskCreate{}); return err },
+		"ListTasks":  func() error { return first(anySeq(e.tasks.ListTasks(ctx, nil))) },
+		"UpdateTask": func() error {
+			_, err := e.tasks.UpdateTask(ctx, task, func(t *ifmatch.Task) error { t.Priority = 5; return nil })
+			return err
+		},
+		"UpdateTaskIf": func() error {
+			_, err := e.tasks.UpdateTaskIf(ctx, task, `"0"`, ifmatch.TaskUpdate{Priority: p})
+			return err
+		},
+		"UpdateTaskLastWriteWins": func() error {
+			_, err := e.tasks.UpdateTaskLastWriteWins(ctx, task, ifmatch.TaskUpdate{Priority: p})
+			return err
+		},
+		"DeleteTask":   func() error { return e.tasks.DeleteTask(ctx, task) },
+		"DeleteTaskIf": func() error { return e.tasks.DeleteTaskIf(ctx, task, `"0"`) },
+		"FetchWorker":  func() error { _, err := e.workers.FetchWorker(ctx, worker); return err },
+		"CreateWorker": func() error {
+			_, err := e.workers.CreateWorker(ctx, ifmatch.WorkerCreate{FriendlyName: "x"})
+			return err
+		},
+		"ListWorkers": func() error { return first(anySeq(e.workers.ListWorkers(ctx, nil))) },
+		"UpdateWorker": func() error {
+			_, err := e.workers.UpdateWorker(ctx, worker, func(w *ifmatch.Worker) error { w.Attributes["n"] = 2; return nil })
+			return err
+		},
+		"UpdateWorkerIf": func() error {
+			_, err := e.workers.UpdateWorkerIf(ctx, worker, `"0"`, ifmatch.WorkerUpdate{FriendlyName: "y"})
+			return err
+		},
+		"UpdateWorkerLastWriteWins": func() error {
+			_, err := e.workers.UpdateWorkerLastWriteWins(ctx, worker, ifmatch.WorkerUpdate{FriendlyName: "y"})
+			return err
+		},
+		"DeleteWorker":           func() error { return e.workers.DeleteWorker(ctx, worker) },
+		"DeleteWorkerIf":         func() error { return e.workers.DeleteWorkerIf(ctx, worker, `"0"`) },
+		"FetchTaskReservation":   func() error { _, err := e.workers.FetchTaskReservation(ctx, task, resv); return err },
+		"ListTaskReservations":   func() error { return first(anySeq(e.workers.ListTaskReservations(ctx, task, nil))) },
+		"FetchWorkerReservation": func() error { _, err := e.workers.FetchWorkerReservation(ctx, worker, resv); return err },
+		"ListWorkerReservations": func() error { return first(anySeq(e.workers.ListWorkerReservations(ctx, worker, nil))) },
+		"UpdateTaskReservation": func() error {
+			_, err := e.workers.UpdateTaskReservation(ctx, task, resv, func(r *ifmatch.Reservation) error {
+				r.ReservationStatus = ifmatch.ReservationAccepted
+				return nil
+			})
+			return err
+		},
+		"UpdateTaskReservationIf": func() error {
+			_, err := e.workers.UpdateTaskReservationIf(ctx, task, resv, `"0"`, ifmatch.ReservationUpdate{ReservationStatus: ifmatch.ReservationAccepted})
+			return err
+		},
+		"UpdateWorkerReservation": func() error {
+			_, err := e.workers.UpdateWorkerReservation(ctx, worker, resv, func(r *ifmatch.Reservation) error {
+				r.ReservationStatus = ifmatch.ReservationAccepted
+				return nil
+			})
+			return err
+		},
+		"UpdateWorkerReservationIf": func() error {
+			_, err := e.workers.UpdateWorkerReservationIf(ctx, worker, resv, `"0"`, ifmatch.ReservationUpdate{ReservationStatus: ifmatch.ReservationAccepted})
+			return err
+		},
+		"FetchDocument":  func() error { _, err := e.sync.FetchDocument(ctx, doc); return err },
+		"CreateDocument": func() error { _, err := e.sync.CreateDocument(ctx, "d2", data); return err },
+		"ListDocuments":  func() error { return first(anySeq(e.sync.ListDocuments(ctx, nil))) },
+		"UpdateDocument": func() error {
+			_, err := e.sync.UpdateDocument(ctx, doc, func(d *ifmatch.Document) error { d.Data["n"] = 2; return nil })
+			return err
+		},
+		"UpdateDocumentIf": func() error { _, err := e.sync.UpdateDocumentIf(ctx, doc, `"0"`, data); return err },
+		"DeleteDocument":   func() error { return e.sync.DeleteDocument(ctx, doc) },
+		"FetchListItem":    func() error { _, err := e.sync.FetchListItem(ctx, "l", idx); return err },
+		"CreateListItem":   func() error { _, err := e.sync.CreateListItem(ctx, "l", data); return err },
+		"ListListItems":    func() error { return first(anySeq(e.sync.ListListItems(ctx, "l", nil))) },
+		"UpdateListItem": func() error {
+			_, err := e.sync.UpdateListItem(ctx, "l", idx, func(i *ifmatch.ListItem) error { i.Data["n"] = 2; return nil })
+			return err
+		},
+		"UpdateListItemIf": func() error { _, err := e.sync.UpdateListItemIf(ctx, "l", idx, `"0"`, data); return err },
+		"DeleteListItem":   func() error { return e.sync.DeleteListItem(ctx, "l", idx) },
+		"DeleteListItemIf": func() error { return e.sync.DeleteListItemIf(ctx, "l", idx, `"0"`) },
+		"FetchMapItem":     func() error { _, err := e.sync.FetchMapItem(ctx, "m", "k"); return err },
+		"CreateMapItem":    func() error { _, err := e.sync.CreateMapItem(ctx, "m", "k2", data); return err },
+		"ListMapItems":     func() error { return first(anySeq(e.sync.ListMapItems(ctx, "m", nil))) },
+		"UpdateMapItem": func() error {
+			_, err := e.sync.UpdateMapItem(ctx, "m", "k", func(i *ifmatch.MapItem) error { i.Data["n"] = 2; return nil })
+			return err
+		},
+		"UpdateMapItemIf": func() error { _, err := e.sync.UpdateMapItemIf(ctx, "m", "k", `"0"`, data); return err },
+		"DeleteMapItem":   func() error { return e.sync.DeleteMapItem(ctx, "m", "k") },
+		"DeleteMapItemIf": func() error { return e.sync.DeleteMapItemIf(ctx, "m", "k", `"0"`) },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a cancelled context: %v, want context.Canceled", name, err)
+		}
+	}
+	if n := e.sent() - sent; n != 0 {
+		t.Errorf("%d requests or writes with a cancelled context", n)
+	}
+}
+
+// anySeq erases the item type of a list's iterator.
+func anySeq[T any](seq iter.Seq2[*T, error]) iter.Seq2[any, error] {
+	return func(yield func(any, error) bool) {
+		for v, err := range seq {
+			if !yield(v, err) {
+				return
+			}
+		}
 	}
 }
 

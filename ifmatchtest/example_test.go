@@ -62,3 +62,28 @@ func ExampleNewMemoryWorkspace() {
 	// true
 	// a "0" 0
 }
+
+// Another service writes between your read and your write (a routing worker
+// and a CRM webhook on one Task): in a unit test, play it from inside the
+// mutator's first run. The write is refused (412), the loop reads again and
+// re-applies the mutator, and neither change is lost.
+func ExampleMemoryWorkspace_SetTaskAttributes() {
+	ws := ifmatchtest.NewMemoryWorkspace()
+	sid := ws.AddTask(map[string]any{"queue": "support"})
+	runs := 0
+	var res ifmatch.OperationResult
+	_, err := ws.UpdateTask(context.Background(), sid, func(t *ifmatch.Task) error {
+		runs++
+		if runs == 1 { // the other service writes after our read
+			ws.SetTaskAttributes(sid, map[string]any{"queue": "vip"})
+		}
+		t.Attributes["crm_case"] = "C-42"
+		return nil
+	}, ifmatch.ReportResult(&res))
+	task, _ := ws.Task(sid)
+	fmt.Println(err, res, runs)
+	fmt.Println(task.Attributes["queue"], task.Attributes["crm_case"], task.ETag)
+	// Output:
+	// <nil> updated 2
+	// vip C-42 "2"
+}

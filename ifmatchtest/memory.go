@@ -53,7 +53,9 @@ import (
 // sentinel). Input the Client checks before sending (SIDs, statuses, a
 // PageSize outside 1-1000) matches [ifmatch.ErrInvalidArgument], by the
 // Client's own page-size check. Reservation updates record
-// ReservationStatus only. It is safe for concurrent use.
+// ReservationStatus only. A call whose context has ended returns
+// its error and writes nothing, as a Client's does. It is safe for
+// concurrent use.
 type MemoryWorkspace struct {
 	mu      sync.Mutex
 	sid     string
@@ -300,7 +302,10 @@ func (m *MemoryWorkspace) task(method, sid string) (*memEntry[ifmatch.Task], err
 }
 
 // FetchTask implements [ifmatch.TaskAPI].
-func (m *MemoryWorkspace) FetchTask(_ context.Context, sid string) (*ifmatch.Task, error) {
+func (m *MemoryWorkspace) FetchTask(ctx context.Context, sid string) (*ifmatch.Task, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := memCheckSID("task SID", "WT", sid); err != nil {
 		return nil, err
 	}
@@ -314,7 +319,10 @@ func (m *MemoryWorkspace) FetchTask(_ context.Context, sid string) (*ifmatch.Tas
 }
 
 // CreateTask implements [ifmatch.TaskAPI].
-func (m *MemoryWorkspace) CreateTask(_ context.Context, p ifmatch.TaskCreate) (*ifmatch.Task, error) {
+func (m *MemoryWorkspace) CreateTask(ctx context.Context, p ifmatch.TaskCreate) (*ifmatch.Task, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	attrs, err := exactObject(p.Attributes)
 	if err != nil {
 		return nil, err
@@ -372,7 +380,11 @@ var memTaskStatuses = []ifmatch.TaskStatus{ifmatch.TaskPending, ifmatch.TaskRese
 
 // ListTasks implements [ifmatch.TaskAPI] with the fake server's filters
 // and Ordering (filters.go), refusing what the fake refuses.
-func (m *MemoryWorkspace) ListTasks(_ context.Context, p *ifmatch.TaskListParams) iter.Seq2[*ifmatch.Task, error] {
+func (m *MemoryWorkspace) ListTasks(ctx context.Context, p *ifmatch.TaskListParams) iter.Seq2[*ifmatch.Task, error] {
+	return ctxSeq(ctx, m.listTasks(p))
+}
+
+func (m *MemoryWorkspace) listTasks(p *ifmatch.TaskListParams) iter.Seq2[*ifmatch.Task, error] {
 	q, err := memTaskQuery(p)
 	if err != nil {
 		return errSeq[ifmatch.Task](err)
@@ -431,7 +443,10 @@ func (m *MemoryWorkspace) UpdateTask(ctx context.Context, sid string, mutate ifm
 }
 
 // UpdateTaskIf implements [ifmatch.TaskAPI].
-func (m *MemoryWorkspace) UpdateTaskIf(_ context.Context, sid, etag string, u ifmatch.TaskUpdate) (*ifmatch.Task, error) {
+func (m *MemoryWorkspace) UpdateTaskIf(ctx context.Context, sid, etag string, u ifmatch.TaskUpdate) (*ifmatch.Task, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := memCheckETag(etag); err != nil {
 		return nil, err
 	}
@@ -439,7 +454,10 @@ func (m *MemoryWorkspace) UpdateTaskIf(_ context.Context, sid, etag string, u if
 }
 
 // UpdateTaskLastWriteWins implements [ifmatch.TaskAPI].
-func (m *MemoryWorkspace) UpdateTaskLastWriteWins(_ context.Context, sid string, u ifmatch.TaskUpdate) (*ifmatch.Task, error) {
+func (m *MemoryWorkspace) UpdateTaskLastWriteWins(ctx context.Context, sid string, u ifmatch.TaskUpdate) (*ifmatch.Task, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return m.writeTask(sid, "", u)
 }
 
@@ -493,12 +511,18 @@ func (m *MemoryWorkspace) writeTask(sid, etag string, u ifmatch.TaskUpdate) (*if
 }
 
 // DeleteTask implements [ifmatch.TaskAPI].
-func (m *MemoryWorkspace) DeleteTask(_ context.Context, sid string) error {
+func (m *MemoryWorkspace) DeleteTask(ctx context.Context, sid string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return m.deleteTask(sid, "")
 }
 
 // DeleteTaskIf implements [ifmatch.TaskAPI].
-func (m *MemoryWorkspace) DeleteTaskIf(_ context.Context, sid, etag string) error {
+func (m *MemoryWorkspace) DeleteTaskIf(ctx context.Context, sid, etag string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := memCheckETag(etag); err != nil {
 		return err
 	}
@@ -521,4 +545,17 @@ func (m *MemoryWorkspace) deleteTask(sid, etag string) error {
 	delete(m.tasks, sid)
 	m.writes++
 	return nil
+}
+
+// ctxSeq ends seq with ctx's error when ctx has ended before the iteration
+// starts, as a Client's list does before each page (the in-memory list is
+// one page).
+func ctxSeq[T any](ctx context.Context, seq iter.Seq2[*T, error]) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield(nil, err)
+			return
+		}
+		seq(yield)
+	}
 }

@@ -26,7 +26,9 @@ import (
 // first use by AddListItem and AddMapItem, as the fake server's
 // [Fake.AddListItem] and [Fake.AddMapItem] do). List calls check their
 // parameters as the Client does: a PageSize outside Sync's 1-100 matches
-// [ifmatch.ErrInvalidArgument]. It is safe for concurrent use.
+// [ifmatch.ErrInvalidArgument]. A call whose context has ended returns
+// its error and writes nothing, as a Client's does. It is safe for
+// concurrent use.
 type MemorySync struct {
 	mu     sync.Mutex
 	sid    string
@@ -291,7 +293,10 @@ func (s *MemorySync) docGetter(method, doc string) func() (*memEntry[ifmatch.Doc
 }
 
 // FetchDocument implements [ifmatch.SyncAPI].
-func (s *MemorySync) FetchDocument(_ context.Context, doc string) (*ifmatch.Document, error) {
+func (s *MemorySync) FetchDocument(ctx context.Context, doc string) (*ifmatch.Document, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := checkSyncName("document", doc); err != nil {
 		return nil, err
 	}
@@ -299,7 +304,10 @@ func (s *MemorySync) FetchDocument(_ context.Context, doc string) (*ifmatch.Docu
 }
 
 // CreateDocument implements [ifmatch.SyncAPI].
-func (s *MemorySync) CreateDocument(_ context.Context, uniqueName string, w ifmatch.SyncWrite) (*ifmatch.Document, error) {
+func (s *MemorySync) CreateDocument(ctx context.Context, uniqueName string, w ifmatch.SyncWrite) (*ifmatch.Document, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if uniqueName != "" {
 		if err := checkSyncName("document unique name", uniqueName); err != nil {
 			return nil, err
@@ -327,7 +335,11 @@ func (s *MemorySync) CreateDocument(_ context.Context, uniqueName string, w ifma
 }
 
 // ListDocuments implements [ifmatch.SyncAPI].
-func (s *MemorySync) ListDocuments(_ context.Context, p *ifmatch.SyncListParams) iter.Seq2[*ifmatch.Document, error] {
+func (s *MemorySync) ListDocuments(ctx context.Context, p *ifmatch.SyncListParams) iter.Seq2[*ifmatch.Document, error] {
+	return ctxSeq(ctx, s.listDocuments(p))
+}
+
+func (s *MemorySync) listDocuments(p *ifmatch.SyncListParams) iter.Seq2[*ifmatch.Document, error] {
 	if err := checkSyncList(p, false); err != nil {
 		return errSeq[ifmatch.Document](err)
 	}
@@ -349,7 +361,10 @@ func (s *MemorySync) UpdateDocument(ctx context.Context, doc string, mutate ifma
 }
 
 // UpdateDocumentIf implements [ifmatch.SyncAPI].
-func (s *MemorySync) UpdateDocumentIf(_ context.Context, doc, etag string, w ifmatch.SyncWrite) (*ifmatch.Document, error) {
+func (s *MemorySync) UpdateDocumentIf(ctx context.Context, doc, etag string, w ifmatch.SyncWrite) (*ifmatch.Document, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := checkSyncName("document", doc); err != nil {
 		return nil, err
 	}
@@ -357,7 +372,10 @@ func (s *MemorySync) UpdateDocumentIf(_ context.Context, doc, etag string, w ifm
 }
 
 // DeleteDocument implements [ifmatch.SyncAPI].
-func (s *MemorySync) DeleteDocument(_ context.Context, doc string) error {
+func (s *MemorySync) DeleteDocument(ctx context.Context, doc string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := checkSyncName("document", doc); err != nil {
 		return err
 	}
@@ -534,7 +552,10 @@ func checkMapItem(m, key string) error {
 }
 
 // FetchListItem implements [ifmatch.SyncAPI].
-func (s *MemorySync) FetchListItem(_ context.Context, list string, index int) (*ifmatch.ListItem, error) {
+func (s *MemorySync) FetchListItem(ctx context.Context, list string, index int) (*ifmatch.ListItem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := checkListItem(list, index); err != nil {
 		return nil, err
 	}
@@ -542,7 +563,10 @@ func (s *MemorySync) FetchListItem(_ context.Context, list string, index int) (*
 }
 
 // CreateListItem implements [ifmatch.SyncAPI].
-func (s *MemorySync) CreateListItem(_ context.Context, list string, w ifmatch.SyncWrite) (*ifmatch.ListItem, error) {
+func (s *MemorySync) CreateListItem(ctx context.Context, list string, w ifmatch.SyncWrite) (*ifmatch.ListItem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := checkSyncName("Sync List", list); err != nil {
 		return nil, err
 	}
@@ -566,7 +590,11 @@ func (s *MemorySync) CreateListItem(_ context.Context, list string, w ifmatch.Sy
 }
 
 // ListListItems implements [ifmatch.SyncAPI].
-func (s *MemorySync) ListListItems(_ context.Context, list string, p *ifmatch.SyncListParams) iter.Seq2[*ifmatch.ListItem, error] {
+func (s *MemorySync) ListListItems(ctx context.Context, list string, p *ifmatch.SyncListParams) iter.Seq2[*ifmatch.ListItem, error] {
+	return ctxSeq(ctx, s.listListItems(list, p))
+}
+
+func (s *MemorySync) listListItems(list string, p *ifmatch.SyncListParams) iter.Seq2[*ifmatch.ListItem, error] {
 	if err := checkSyncName("Sync List", list); err != nil {
 		return errSeq[ifmatch.ListItem](err)
 	}
@@ -636,7 +664,10 @@ func (s *MemorySync) UpdateListItem(ctx context.Context, list string, index int,
 }
 
 // UpdateListItemIf implements [ifmatch.SyncAPI].
-func (s *MemorySync) UpdateListItemIf(_ context.Context, list string, index int, etag string, w ifmatch.SyncWrite) (*ifmatch.ListItem, error) {
+func (s *MemorySync) UpdateListItemIf(ctx context.Context, list string, index int, etag string, w ifmatch.SyncWrite) (*ifmatch.ListItem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := checkListItem(list, index); err != nil {
 		return nil, err
 	}
@@ -644,7 +675,10 @@ func (s *MemorySync) UpdateListItemIf(_ context.Context, list string, index int,
 }
 
 // DeleteListItem implements [ifmatch.SyncAPI].
-func (s *MemorySync) DeleteListItem(_ context.Context, list string, index int) error {
+func (s *MemorySync) DeleteListItem(ctx context.Context, list string, index int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := checkListItem(list, index); err != nil {
 		return err
 	}
@@ -652,7 +686,10 @@ func (s *MemorySync) DeleteListItem(_ context.Context, list string, index int) e
 }
 
 // DeleteListItemIf implements [ifmatch.SyncAPI].
-func (s *MemorySync) DeleteListItemIf(_ context.Context, list string, index int, etag string) error {
+func (s *MemorySync) DeleteListItemIf(ctx context.Context, list string, index int, etag string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := checkListItem(list, index); err != nil {
 		return err
 	}
@@ -679,7 +716,10 @@ func deleteItem[T any](s *MemorySync, cs map[string]*memContainer[T], what, name
 }
 
 // FetchMapItem implements [ifmatch.SyncAPI].
-func (s *MemorySync) FetchMapItem(_ context.Context, m, key string) (*ifmatch.MapItem, error) {
+func (s *MemorySync) FetchMapItem(ctx context.Context, m, key string) (*ifmatch.MapItem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := checkMapItem(m, key); err != nil {
 		return nil, err
 	}
@@ -687,7 +727,10 @@ func (s *MemorySync) FetchMapItem(_ context.Context, m, key string) (*ifmatch.Ma
 }
 
 // CreateMapItem implements [ifmatch.SyncAPI].
-func (s *MemorySync) CreateMapItem(_ context.Context, m, key string, w ifmatch.SyncWrite) (*ifmatch.MapItem, error) {
+func (s *MemorySync) CreateMapItem(ctx context.Context, m, key string, w ifmatch.SyncWrite) (*ifmatch.MapItem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := checkMapItem(m, key); err != nil {
 		return nil, err
 	}
@@ -715,7 +758,11 @@ func (s *MemorySync) CreateMapItem(_ context.Context, m, key string, w ifmatch.S
 }
 
 // ListMapItems implements [ifmatch.SyncAPI].
-func (s *MemorySync) ListMapItems(_ context.Context, m string, p *ifmatch.SyncListParams) iter.Seq2[*ifmatch.MapItem, error] {
+func (s *MemorySync) ListMapItems(ctx context.Context, m string, p *ifmatch.SyncListParams) iter.Seq2[*ifmatch.MapItem, error] {
+	return ctxSeq(ctx, s.listMapItems(m, p))
+}
+
+func (s *MemorySync) listMapItems(m string, p *ifmatch.SyncListParams) iter.Seq2[*ifmatch.MapItem, error] {
 	if err := checkSyncName("Sync Map", m); err != nil {
 		return errSeq[ifmatch.MapItem](err)
 	}
@@ -732,7 +779,10 @@ func (s *MemorySync) UpdateMapItem(ctx context.Context, m, key string, mutate if
 }
 
 // UpdateMapItemIf implements [ifmatch.SyncAPI].
-func (s *MemorySync) UpdateMapItemIf(_ context.Context, m, key, etag string, w ifmatch.SyncWrite) (*ifmatch.MapItem, error) {
+func (s *MemorySync) UpdateMapItemIf(ctx context.Context, m, key, etag string, w ifmatch.SyncWrite) (*ifmatch.MapItem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := checkMapItem(m, key); err != nil {
 		return nil, err
 	}
@@ -740,7 +790,10 @@ func (s *MemorySync) UpdateMapItemIf(_ context.Context, m, key, etag string, w i
 }
 
 // DeleteMapItem implements [ifmatch.SyncAPI].
-func (s *MemorySync) DeleteMapItem(_ context.Context, m, key string) error {
+func (s *MemorySync) DeleteMapItem(ctx context.Context, m, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := checkMapItem(m, key); err != nil {
 		return err
 	}
@@ -748,7 +801,10 @@ func (s *MemorySync) DeleteMapItem(_ context.Context, m, key string) error {
 }
 
 // DeleteMapItemIf implements [ifmatch.SyncAPI].
-func (s *MemorySync) DeleteMapItemIf(_ context.Context, m, key, etag string) error {
+func (s *MemorySync) DeleteMapItemIf(ctx context.Context, m, key, etag string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := checkMapItem(m, key); err != nil {
 		return err
 	}

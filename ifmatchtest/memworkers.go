@@ -77,7 +77,10 @@ func (m *MemoryWorkspace) worker(method, sid string) (*memEntry[ifmatch.Worker],
 }
 
 // FetchWorker implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) FetchWorker(_ context.Context, sid string) (*ifmatch.Worker, error) {
+func (m *MemoryWorkspace) FetchWorker(ctx context.Context, sid string) (*ifmatch.Worker, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := memCheckSID("worker SID", "WK", sid); err != nil {
 		return nil, err
 	}
@@ -91,7 +94,10 @@ func (m *MemoryWorkspace) FetchWorker(_ context.Context, sid string) (*ifmatch.W
 }
 
 // CreateWorker implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) CreateWorker(_ context.Context, p ifmatch.WorkerCreate) (*ifmatch.Worker, error) {
+func (m *MemoryWorkspace) CreateWorker(ctx context.Context, p ifmatch.WorkerCreate) (*ifmatch.Worker, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if p.FriendlyName == "" {
 		return nil, memInvalid("WorkerCreate.FriendlyName is required")
 	}
@@ -114,7 +120,11 @@ func (m *MemoryWorkspace) CreateWorker(_ context.Context, p ifmatch.WorkerCreate
 
 // ListWorkers implements [ifmatch.WorkerAPI] with the fake server's
 // filters and Ordering (filters.go), refusing what the fake refuses.
-func (m *MemoryWorkspace) ListWorkers(_ context.Context, p *ifmatch.WorkerListParams) iter.Seq2[*ifmatch.Worker, error] {
+func (m *MemoryWorkspace) ListWorkers(ctx context.Context, p *ifmatch.WorkerListParams) iter.Seq2[*ifmatch.Worker, error] {
+	return ctxSeq(ctx, m.listWorkers(p))
+}
+
+func (m *MemoryWorkspace) listWorkers(p *ifmatch.WorkerListParams) iter.Seq2[*ifmatch.Worker, error] {
 	q, err := memWorkerQuery(p)
 	if err != nil {
 		return errSeq[ifmatch.Worker](err)
@@ -157,7 +167,10 @@ func (m *MemoryWorkspace) UpdateWorker(ctx context.Context, sid string, mutate i
 }
 
 // UpdateWorkerIf implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) UpdateWorkerIf(_ context.Context, sid, etag string, u ifmatch.WorkerUpdate) (*ifmatch.Worker, error) {
+func (m *MemoryWorkspace) UpdateWorkerIf(ctx context.Context, sid, etag string, u ifmatch.WorkerUpdate) (*ifmatch.Worker, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := memCheckETag(etag); err != nil {
 		return nil, err
 	}
@@ -165,7 +178,10 @@ func (m *MemoryWorkspace) UpdateWorkerIf(_ context.Context, sid, etag string, u 
 }
 
 // UpdateWorkerLastWriteWins implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) UpdateWorkerLastWriteWins(_ context.Context, sid string, u ifmatch.WorkerUpdate) (*ifmatch.Worker, error) {
+func (m *MemoryWorkspace) UpdateWorkerLastWriteWins(ctx context.Context, sid string, u ifmatch.WorkerUpdate) (*ifmatch.Worker, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return m.writeWorker(sid, "", u)
 }
 
@@ -214,12 +230,18 @@ func (m *MemoryWorkspace) writeWorker(sid, etag string, u ifmatch.WorkerUpdate) 
 }
 
 // DeleteWorker implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) DeleteWorker(_ context.Context, sid string) error {
+func (m *MemoryWorkspace) DeleteWorker(ctx context.Context, sid string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return m.deleteWorker(sid, "")
 }
 
 // DeleteWorkerIf implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) DeleteWorkerIf(_ context.Context, sid, etag string) error {
+func (m *MemoryWorkspace) DeleteWorkerIf(ctx context.Context, sid, etag string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := memCheckETag(etag); err != nil {
 		return err
 	}
@@ -432,12 +454,19 @@ func (m *MemoryWorkspace) updateReservation(ctx context.Context, v resvView, par
 }
 
 // FetchTaskReservation implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) FetchTaskReservation(_ context.Context, taskSID, sid string) (*ifmatch.Reservation, error) {
+func (m *MemoryWorkspace) FetchTaskReservation(ctx context.Context, taskSID, sid string) (*ifmatch.Reservation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return m.fetchReservation(resvView{}, taskSID, sid)
 }
 
 // ListTaskReservations implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) ListTaskReservations(_ context.Context, taskSID string, p *ifmatch.ReservationListParams) iter.Seq2[*ifmatch.Reservation, error] {
+func (m *MemoryWorkspace) ListTaskReservations(ctx context.Context, taskSID string, p *ifmatch.ReservationListParams) iter.Seq2[*ifmatch.Reservation, error] {
+	return ctxSeq(ctx, m.listTaskReservations(taskSID, p))
+}
+
+func (m *MemoryWorkspace) listTaskReservations(taskSID string, p *ifmatch.ReservationListParams) iter.Seq2[*ifmatch.Reservation, error] {
 	return m.listReservations(resvView{}, taskSID, p)
 }
 
@@ -447,17 +476,27 @@ func (m *MemoryWorkspace) UpdateTaskReservation(ctx context.Context, taskSID, si
 }
 
 // UpdateTaskReservationIf implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) UpdateTaskReservationIf(_ context.Context, taskSID, sid, etag string, u ifmatch.ReservationUpdate) (*ifmatch.Reservation, error) {
+func (m *MemoryWorkspace) UpdateTaskReservationIf(ctx context.Context, taskSID, sid, etag string, u ifmatch.ReservationUpdate) (*ifmatch.Reservation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return m.updateReservationIf(resvView{}, taskSID, sid, etag, u)
 }
 
 // FetchWorkerReservation implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) FetchWorkerReservation(_ context.Context, workerSID, sid string) (*ifmatch.Reservation, error) {
+func (m *MemoryWorkspace) FetchWorkerReservation(ctx context.Context, workerSID, sid string) (*ifmatch.Reservation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return m.fetchReservation(resvView{fromWorker: true}, workerSID, sid)
 }
 
 // ListWorkerReservations implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) ListWorkerReservations(_ context.Context, workerSID string, p *ifmatch.ReservationListParams) iter.Seq2[*ifmatch.Reservation, error] {
+func (m *MemoryWorkspace) ListWorkerReservations(ctx context.Context, workerSID string, p *ifmatch.ReservationListParams) iter.Seq2[*ifmatch.Reservation, error] {
+	return ctxSeq(ctx, m.listWorkerReservations(workerSID, p))
+}
+
+func (m *MemoryWorkspace) listWorkerReservations(workerSID string, p *ifmatch.ReservationListParams) iter.Seq2[*ifmatch.Reservation, error] {
 	return m.listReservations(resvView{fromWorker: true}, workerSID, p)
 }
 
@@ -467,6 +506,9 @@ func (m *MemoryWorkspace) UpdateWorkerReservation(ctx context.Context, workerSID
 }
 
 // UpdateWorkerReservationIf implements [ifmatch.WorkerAPI].
-func (m *MemoryWorkspace) UpdateWorkerReservationIf(_ context.Context, workerSID, sid, etag string, u ifmatch.ReservationUpdate) (*ifmatch.Reservation, error) {
+func (m *MemoryWorkspace) UpdateWorkerReservationIf(ctx context.Context, workerSID, sid, etag string, u ifmatch.ReservationUpdate) (*ifmatch.Reservation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return m.updateReservationIf(resvView{fromWorker: true}, workerSID, sid, etag, u)
 }

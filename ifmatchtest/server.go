@@ -49,6 +49,9 @@ func (s *Server) Close() {
 // context with a short deadline, or a shorter per-try timeout:
 //
 //	c := srv.Client(ifmatch.WithHTTPClient(&http.Client{Transport: srv.CallTransport(nil), Timeout: 200 * time.Millisecond}))
+//
+// An option that [ifmatch.NewClient] refuses (a bad [ifmatch.WithUpdateDefaults]
+// value, say) makes Client panic with NewClient's error.
 func (s *Server) Client(opts ...ifmatch.Option) *ifmatch.Client {
 	base := []ifmatch.Option{ifmatch.WithBaseURL(s.URL),
 		ifmatch.WithHTTPClient(&http.Client{Transport: s.CallTransport(nil), Timeout: ifmatch.DefaultTryTimeout}),
