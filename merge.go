@@ -27,7 +27,7 @@ import (
 
 // MergeTaskAttributes merges patch into the Task's attributes (RFC 7386) in
 // an update loop and returns the updated Task.
-func MergeTaskAttributes(ctx context.Context, api TaskAPI, sid string, patch map[string]any, opts ...UpdateOption) (*Task, error) {
+func MergeTaskAttributes(ctx context.Context, api TaskUpdater, sid string, patch map[string]any, opts ...UpdateOption) (*Task, error) {
 	p, err := normalizePatch(patch)
 	if err != nil {
 		return nil, err
@@ -37,7 +37,7 @@ func MergeTaskAttributes(ctx context.Context, api TaskAPI, sid string, patch map
 }
 
 // MergeWorkerAttributes is [MergeTaskAttributes] for a Worker.
-func MergeWorkerAttributes(ctx context.Context, api WorkerAPI, sid string, patch map[string]any, opts ...UpdateOption) (*Worker, error) {
+func MergeWorkerAttributes(ctx context.Context, api WorkerUpdater, sid string, patch map[string]any, opts ...UpdateOption) (*Worker, error) {
 	p, err := normalizePatch(patch)
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func MergeWorkerAttributes(ctx context.Context, api WorkerAPI, sid string, patch
 }
 
 // MergeDocumentData is [MergeTaskAttributes] for a Sync Document's data.
-func MergeDocumentData(ctx context.Context, api SyncAPI, doc string, patch map[string]any, opts ...UpdateOption) (*Document, error) {
+func MergeDocumentData(ctx context.Context, api DocumentUpdater, doc string, patch map[string]any, opts ...UpdateOption) (*Document, error) {
 	p, err := normalizePatch(patch)
 	if err != nil {
 		return nil, err
@@ -57,7 +57,7 @@ func MergeDocumentData(ctx context.Context, api SyncAPI, doc string, patch map[s
 }
 
 // MergeListItemData is [MergeTaskAttributes] for a Sync List item's data.
-func MergeListItemData(ctx context.Context, api SyncAPI, list string, index int, patch map[string]any, opts ...UpdateOption) (*ListItem, error) {
+func MergeListItemData(ctx context.Context, api ListItemUpdater, list string, index int, patch map[string]any, opts ...UpdateOption) (*ListItem, error) {
 	p, err := normalizePatch(patch)
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func MergeListItemData(ctx context.Context, api SyncAPI, list string, index int,
 }
 
 // MergeMapItemData is [MergeTaskAttributes] for a Sync Map item's data.
-func MergeMapItemData(ctx context.Context, api SyncAPI, m, key string, patch map[string]any, opts ...UpdateOption) (*MapItem, error) {
+func MergeMapItemData(ctx context.Context, api MapItemUpdater, m, key string, patch map[string]any, opts ...UpdateOption) (*MapItem, error) {
 	p, err := normalizePatch(patch)
 	if err != nil {
 		return nil, err

@@ -601,6 +601,25 @@ func (s SyncService) DeleteMapItemIf(ctx context.Context, m, key, etag string) e
 	return syncDelete(ctx, s.c, p, err, etag, true)
 }
 
+// DocumentUpdater is the one call [MergeDocumentData] and
+// [UpdateDocumentData] need: a [SyncAPI], a [SyncService] or a stub of this
+// one method will do.
+type DocumentUpdater interface {
+	UpdateDocument(ctx context.Context, doc string, mutate DocumentMutator, opts ...UpdateOption) (*Document, error)
+}
+
+// ListItemUpdater is the one call [MergeListItemData] and
+// [UpdateListItemData] need.
+type ListItemUpdater interface {
+	UpdateListItem(ctx context.Context, list string, index int, mutate ListItemMutator, opts ...UpdateOption) (*ListItem, error)
+}
+
+// MapItemUpdater is the one call [MergeMapItemData] and [UpdateMapItemData]
+// need.
+type MapItemUpdater interface {
+	UpdateMapItem(ctx context.Context, m, key string, mutate MapItemMutator, opts ...UpdateOption) (*MapItem, error)
+}
+
 // SyncAPI is the set of calls a [SyncService] offers, for substituting a
 // stub in unit tests (see [TaskAPI]).
 type SyncAPI interface {

@@ -506,6 +506,14 @@ func (w Workspace) ListTasks(ctx context.Context, p *TaskListParams) iter.Seq2[*
 		path: []string{"v1", "Workspaces", w.sid, "Tasks"}, query: q}, "tasks", decodeTask)
 }
 
+// TaskUpdater is the one call the helpers [MergeTaskAttributes],
+// [UpdateTaskAttributes] and [UpdateTaskWithAttributes] need: a [TaskAPI], a
+// [Workspace], the in-memory fakes of package ifmatchtest or a stub of this
+// one method will do.
+type TaskUpdater interface {
+	UpdateTask(ctx context.Context, sid string, mutate TaskMutator, opts ...UpdateOption) (*Task, error)
+}
+
 // TaskAPI is the set of Task calls a [Workspace] offers. Depend on it rather
 // than on Workspace where you want to substitute a stub in unit tests;
 // package ifmatchtest offers faithful fakes when a stub is not enough.

@@ -35,13 +35,15 @@ import (
 //     another status).
 //
 // fn may run several times, as a [TaskMutator] does; a nil fn is an
-// [ErrInvalidArgument]. The helpers take the interfaces ([TaskAPI],
-// [WorkerAPI], [SyncAPI]), so code using them can be tested with a stub or
-// with the in-memory implementations of package ifmatchtest. The other
+// [ErrInvalidArgument]. The helpers take one-method interfaces
+// ([TaskUpdater], [WorkerUpdater], [DocumentUpdater], [ListItemUpdater],
+// [MapItemUpdater]), which the larger API interfaces, the Client's values and
+// the in-memory implementations of package ifmatchtest satisfy, so code
+// using them can be tested with a stub of that one method. The other
 // typed helpers ([UpdateWorkerAttributes], [UpdateDocumentData],
 // [UpdateListItemData], [UpdateMapItemData], [UpdateTaskWithAttributes],
 // [UpdateWorkerWithAttributes]) follow the same rules.
-func UpdateTaskAttributes[T any](ctx context.Context, api TaskAPI, sid string, fn func(*T) error, opts ...UpdateOption) (*T, *Task, error) {
+func UpdateTaskAttributes[T any](ctx context.Context, api TaskUpdater, sid string, fn func(*T) error, opts ...UpdateOption) (*T, *Task, error) {
 	return updateTyped(func(t *Task) *map[string]any { return &t.Attributes },
 		func(m func(*Task) error) (*Task, error) { return api.UpdateTask(ctx, sid, m, opts...) }, fn)
 }
@@ -51,14 +53,14 @@ func UpdateTaskAttributes[T any](ctx context.Context, api TaskAPI, sid string, f
 // (Priority, AssignmentStatus…) and of the typed attributes goes out in one
 // write. Changes fn makes to a are written back as [UpdateTaskAttributes]
 // does, over whatever fn left in t.Attributes.
-func UpdateTaskWithAttributes[A any](ctx context.Context, api TaskAPI, sid string, fn func(t *Task, a *A) error, opts ...UpdateOption) (*Task, *A, error) {
+func UpdateTaskWithAttributes[A any](ctx context.Context, api TaskUpdater, sid string, fn func(t *Task, a *A) error, opts ...UpdateOption) (*Task, *A, error) {
 	a, t, err := updateTypedWith(func(t *Task) *map[string]any { return &t.Attributes },
 		func(m func(*Task) error) (*Task, error) { return api.UpdateTask(ctx, sid, m, opts...) }, fn)
 	return t, a, err
 }
 
 // UpdateWorkerAttributes is [UpdateTaskAttributes] for a Worker.
-func UpdateWorkerAttributes[T any](ctx context.Context, api WorkerAPI, sid string, fn func(*T) error, opts ...UpdateOption) (*T, *Worker, error) {
+func UpdateWorkerAttributes[T any](ctx context.Context, api WorkerUpdater, sid string, fn func(*T) error, opts ...UpdateOption) (*T, *Worker, error) {
 	return updateTyped(func(w *Worker) *map[string]any { return &w.Attributes },
 		func(m func(*Worker) error) (*Worker, error) { return api.UpdateWorker(ctx, sid, m, opts...) }, fn)
 }
@@ -66,26 +68,26 @@ func UpdateWorkerAttributes[T any](ctx context.Context, api WorkerAPI, sid strin
 // UpdateWorkerWithAttributes is [UpdateTaskWithAttributes] for a Worker: fn
 // may change the Worker's activity or name and its typed attributes in one
 // write.
-func UpdateWorkerWithAttributes[A any](ctx context.Context, api WorkerAPI, sid string, fn func(w *Worker, a *A) error, opts ...UpdateOption) (*Worker, *A, error) {
+func UpdateWorkerWithAttributes[A any](ctx context.Context, api WorkerUpdater, sid string, fn func(w *Worker, a *A) error, opts ...UpdateOption) (*Worker, *A, error) {
 	a, w, err := updateTypedWith(func(w *Worker) *map[string]any { return &w.Attributes },
 		func(m func(*Worker) error) (*Worker, error) { return api.UpdateWorker(ctx, sid, m, opts...) }, fn)
 	return w, a, err
 }
 
 // UpdateDocumentData is [UpdateTaskAttributes] for a Sync Document's data.
-func UpdateDocumentData[T any](ctx context.Context, api SyncAPI, doc string, fn func(*T) error, opts ...UpdateOption) (*T, *Document, error) {
+func UpdateDocumentData[T any](ctx context.Context, api DocumentUpdater, doc string, fn func(*T) error, opts ...UpdateOption) (*T, *Document, error) {
 	return updateTyped(func(d *Document) *map[string]any { return &d.Data },
 		func(m func(*Document) error) (*Document, error) { return api.UpdateDocument(ctx, doc, m, opts...) }, fn)
 }
 
 // UpdateMapItemData is [UpdateTaskAttributes] for a Sync Map item's data.
-func UpdateMapItemData[T any](ctx context.Context, api SyncAPI, m, key string, fn func(*T) error, opts ...UpdateOption) (*T, *MapItem, error) {
+func UpdateMapItemData[T any](ctx context.Context, api MapItemUpdater, m, key string, fn func(*T) error, opts ...UpdateOption) (*T, *MapItem, error) {
 	return updateTyped(func(it *MapItem) *map[string]any { return &it.Data },
 		func(mu func(*MapItem) error) (*MapItem, error) { return api.UpdateMapItem(ctx, m, key, mu, opts...) }, fn)
 }
 
 // UpdateListItemData is [UpdateTaskAttributes] for a Sync List item's data.
-func UpdateListItemData[T any](ctx context.Context, api SyncAPI, list string, index int, fn func(*T) error, opts ...UpdateOption) (*T, *ListItem, error) {
+func UpdateListItemData[T any](ctx context.Context, api ListItemUpdater, list string, index int, fn func(*T) error, opts ...UpdateOption) (*T, *ListItem, error) {
 	return updateTyped(func(it *ListItem) *map[string]any { return &it.Data },
 		func(m func(*ListItem) error) (*ListItem, error) {
 			return api.UpdateListItem(ctx, list, index, m, opts...)

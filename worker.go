@@ -337,6 +337,13 @@ func (w Workspace) DeleteWorkerIf(ctx context.Context, sid, etag string) error {
 	return deleteOnce(ctx, w.c, productTaskRouter, p, etag)
 }
 
+// WorkerUpdater is the one call the helpers [MergeWorkerAttributes],
+// [UpdateWorkerAttributes] and [UpdateWorkerWithAttributes] need: a
+// [WorkerAPI], a [Workspace] or a stub of this one method will do.
+type WorkerUpdater interface {
+	UpdateWorker(ctx context.Context, sid string, mutate WorkerMutator, opts ...UpdateOption) (*Worker, error)
+}
+
 // WorkerAPI is the set of Worker and reservation calls a [Workspace]
 // offers, for substituting a stub in unit tests (see [TaskAPI]).
 type WorkerAPI interface {
