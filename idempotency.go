@@ -54,8 +54,11 @@ const (
 // A mutator that changes nothing records nothing (no write; [Unchanged]), so
 // a later delivery of the same event is applied if by then it changes
 // something. The history is hidden from the mutator and from the returned
-// values; readers without the option see it as an ordinary attribute, and a
-// writer that replaces the whole attributes erases it. key must be 1 to 64
+// values (a value the mutator sets under [IdempotencyKeysField] is replaced
+// by the history); readers without the option see it as an ordinary
+// attribute, and a writer that replaces the whole attributes erases it: the
+// guarantee holds only while every writer of the resource (a twilio-go
+// service, a Flex plugin, the Console) keeps that key. key must be 1 to 64
 // bytes of valid UTF-8. Reservations have no JSON object to keep it in: the
 // option is an [ErrInvalidArgument] there, as it is among a Client's
 // defaults ([WithUpdateDefaults]: every call would share one key). Given
