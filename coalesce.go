@@ -420,8 +420,8 @@ func applyMutator[T any](m *member, t *T) (err error) {
 func observeRound(batch []*member, a AttemptInfo) {
 	for _, m := range batch {
 		m.mu.Lock()
-		if refused(a.Err) && !m.ambiguous {
-			m.exposed = false // that write can never land
+		if refused(a.Err) && !a.open && !m.ambiguous {
+			m.exposed = false // that write can never land, nor an earlier copy of it
 		}
 		if !m.withdrawn && m.panicked == nil && m.cfg.observer != nil {
 			callObserver(m, a)

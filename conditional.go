@@ -810,7 +810,7 @@ func (u *update[T]) flush(wait time.Duration) {
 		return
 	}
 	u.unseen = false
-	u.last.Wait = wait
+	u.last.Wait, u.last.open = wait, u.pending != ""
 	if u.cfg.observer != nil {
 		u.cfg.observer(u.last)
 	}

@@ -307,6 +307,11 @@ type AttemptInfo struct {
 	// Wait is the backoff the loop will sleep before the next read, 0 when
 	// it stops or re-reads at once.
 	Wait time.Duration
+
+	// open: when reported, an earlier copy of this write whose answer was
+	// lost may still have landed (a refused resend settles nothing); read
+	// by coalesced rounds (observeRound).
+	open bool
 }
 
 // UpdateOption tunes one update loop call, or every call of a client when
