@@ -312,6 +312,8 @@ func (h oracleHome) target(res oracleResource, round string) oracleTarget {
 		return t
 	case resListItem:
 		return h.listItemTarget(h.srv.AddListItem(h.svc, h.list, seed))
+	case resWorker:
+		return h.workerTarget(h.srv.AddWorker(h.ws, "oracle-"+round, seed))
 	}
 	return h.taskTarget(h.srv.AddTask(h.ws, seed))
 }
@@ -444,8 +446,11 @@ func oracleCallOnce(cl *ifmatch.Client, target oracleTarget, mode soakMode, tag 
 	ctx, cancel := context.WithTimeout(ifmatchtest.WithCall(context.Background(), call.tag), call.deadline)
 	defer cancel()
 	call.start = time.Now()
-	call.err = target.update(ctx, cl, appendToken(call.tag, mode),
-		append(opts[:len(opts):len(opts)], ifmatch.MaxAttempts(call.attempts)))
+	opts = append(opts[:len(opts):len(opts)], ifmatch.MaxAttempts(call.attempts))
+	if mode == modeKey {
+		opts = append(opts, ifmatch.IdempotencyKey(call.tag))
+	}
+	call.err = target.update(ctx, cl, appendToken(call.tag, mode), opts)
 	call.took = time.Since(call.start)
 	return call
 }

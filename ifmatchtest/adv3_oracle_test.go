@@ -1,0 +1,67 @@
+package ifmatchtest_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ifmatch-go/ifmatch"
+	"github.com/ifmatch-go/ifmatch/ifmatchtest"
+)
+
+// resWorker is a TaskRouter Worker's attributes: not among oracleResources
+// (the main soak's cells), run by TestAdv3OracleWorker.
+const resWorker oracleResource = "worker"
+
+// workerTarget writes the attributes of Worker sid.
+func (h oracleHome) workerTarget(sid string) oracleTarget {
+	return oracleTarget{
+		update: func(ctx context.Context, cl *ifmatch.Client, change func(map[string]any), opts []ifmatch.UpdateOption) error {
+			_, err := cl.Workspace(h.ws).UpdateWorker(ctx, sid, func(w *ifmatch.Worker) error {
+				change(w.Attributes)
+				return nil
+			}, opts...)
+			return err
+		},
+		log: func() []any { a, _, _ := h.srv.WorkerAttributes(h.ws, sid); return logOf(a) },
+	}
+}
+
+// TestAdv3OracleWorker is the oracle soak on a Worker's attributes (the
+// main soak covers Tasks and Sync only): every ETag style, separate and
+// shared clients, every mode.
+func TestAdv3OracleWorker(t *testing.T) {
+	t.Parallel()
+	for _, style := range ifmatchtest.ETagStyles {
+		for _, shared := range []bool{false, true} {
+			for _, mode := range oracleModes {
+				c := oracleCell{style: style, shared: shared, mode: mode, res: resWorker}
+				t.Run(c.name(), func(t *testing.T) {
+					t.Parallel()
+					runOracleCell(t, c, *soakFor)
+				})
+			}
+		}
+	}
+}
+
+// modeKey: a non-idempotent append under IdempotencyKey(the call's tag)
+// (see oracleCallOnce); run by TestAdv3OracleIdempotencyKey.
+const modeKey soakMode = "key"
+
+// TestAdv3OracleIdempotencyKey is the oracle soak of calls made with an
+// IdempotencyKey (each call its own key, its mutator a plain append): on
+// every resource, every ETag style, separate and shared clients.
+func TestAdv3OracleIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	for _, style := range ifmatchtest.ETagStyles {
+		for _, shared := range []bool{false, true} {
+			for _, res := range append(oracleResources[:len(oracleResources):len(oracleResources)], resWorker) {
+				c := oracleCell{style: style, shared: shared, mode: modeKey, res: res}
+				t.Run(c.name(), func(t *testing.T) {
+					t.Parallel()
+					runOracleCell(t, c, *soakFor)
+				})
+			}
+		}
+	}
+}
