@@ -67,3 +67,88 @@ func TestAdv3CoalescedResend412KeepsMembersExposed(t *testing.T) {
 		t.Errorf("%d POSTs, want 3 (lead, the round's write, its resend)", n)
 	}
 }
+
+// A write delivered twice (a proxy that retried the POST after its first
+// copy committed) is answered 412. With CommitMarkers the loop's re-read
+// finds its own token and answers Updated, once (conditional.go, reread).
+// In a coalesced round the 412 was reported to the members as a refusal
+// first, which cleared their exposure: a member whose context ended during
+// that re-read was told context.Canceled, "not applied", while the re-read
+// then showed its change landed.
+func TestAdv3CoalescedDuplicated412WithMarkers(t *testing.T) {
+	a := newAdvTask()
+	c, ws := advSetup(t, a)
+	markers := ifmatch.CommitMarkers("")
+	at, gate := make(chan struct{}), make(chan struct{})
+	bCtx, bCancel := context.WithCancel(ctxT(t))
+	defer bCancel()
+	bOut := make(chan error, 1)
+	var cOut outcome
+	cDone := make(chan struct{})
+	advRound(t, c, ws, a, 2, func(n int) advAction {
+		if n == 2 { // the round's write: committed, answered 412
+			a.holdNextGET(at, gate)
+			return advAction{dup: true}
+		}
+		return advAction{}
+	}, func(i int) {
+		if i == 0 {
+			_, err := ws.UpdateTask(bCtx, testTask, set("b"), markers)
+			bOut <- err
+			return
+		}
+		var r ifmatch.OperationResult
+		tk, err := ws.UpdateTask(ctxT(t), testTask, set("c"), markers, ifmatch.ReportResult(&r))
+		cOut = outcome{tk, r, err}
+		close(cDone)
+	}, markers)
+	<-at // the round re-reads after the 412
+	bCancel()
+	bErr := <-bOut
+	close(gate)
+	<-cDone
+	if a.get("b") != true || a.get("c") != true {
+		t.Fatalf("the round's write did not land: %v", a.attrs)
+	}
+	if cOut.err != nil || cOut.res != ifmatch.Updated {
+		t.Errorf("C: %v %q, want Updated (the re-read found its token)", cOut.err, cOut.res)
+	}
+	if !errors.Is(bErr, ifmatch.ErrOutcomeUnknown) {
+		t.Errorf("B: %v, want ErrOutcomeUnknown: it left while the write carrying its change was unsettled, and that write landed", bErr)
+	}
+	if n := a.postCount(); n != 2 {
+		t.Errorf("%d POSTs, want 2 (lead, the round's write): never a second application", n)
+	}
+}
+
+// The same duplicated delivery on a call's last attempt: with CommitMarkers
+// the loop settles a 412 by re-reading for its token, but out of attempts it
+// gave up first, with ErrConflict ("nothing was applied"), while its write
+// had landed. Every attempt budget gets the same answer as the first.
+func TestAdv3Duplicated412OnLastAttemptWithMarkers(t *testing.T) {
+	for _, max := range []int{1, 2} {
+		a := newAdvTask()
+		_, ws := advSetup(t, a)
+		a.setHook(func(n int) advAction {
+			if n == max {
+				return advAction{dup: true}
+			}
+			if n < max {
+				a.set("other", n) // another writer: this write meets 412
+			}
+			return advAction{}
+		})
+		var r ifmatch.OperationResult
+		_, err := ws.UpdateTask(ctxT(t), testTask, set("mine"), ifmatch.CommitMarkers(""),
+			ifmatch.MaxAttempts(max), ifmatch.ReportResult(&r), ifmatch.Alone())
+		if a.get("mine") != true {
+			t.Fatalf("MaxAttempts(%d): the write did not land: %v", max, a.attrs)
+		}
+		if err != nil || r != ifmatch.Updated {
+			t.Errorf("MaxAttempts(%d): %v %q, want Updated: its own token is in the resource", max, err, r)
+		}
+		if n := a.postCount(); n != max {
+			t.Errorf("MaxAttempts(%d): %d POSTs", max, n)
+		}
+	}
+}

@@ -305,6 +305,9 @@ func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
 			// or not yet.)
 			m.mu.Lock()
 			m.ambiguous = m.ambiguous || (v == marker.Unknown || v == marker.Landed) && m.changed
+			if v == marker.Superseded && !m.ambiguous {
+				m.exposed = false // no write of the round can land any more
+			}
 			m.mu.Unlock()
 		}
 	}

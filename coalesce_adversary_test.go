@@ -31,6 +31,9 @@ type advAction struct {
 	// lateLand: an earlier copy of this very write (the same form) lands
 	// just before it arrives, so this copy meets 412
 	lateLand bool
+	// dup: commit this write, then answer 412, as a proxy that delivered
+	// it twice answers with its second copy's refusal
+	dup bool
 }
 
 // advTask is an httpmock Task honouring If-Match, whose POSTs (numbered from
@@ -98,6 +101,9 @@ func (a *advTask) respond(r *http.Request) (*http.Response, error) {
 			a.version++
 		}
 		a.mu.Unlock()
+		if act.dup {
+			return errResp(412, 20412)(r)
+		}
 		if act.lose {
 			return nil, errors.New("connection reset")
 		}

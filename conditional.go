@@ -606,7 +606,7 @@ func (u *update[T]) conflict(etag string, rtt time.Duration) (*T, error) {
 	}
 	u.cb.observeRTT(rtt)
 	if err := u.backoffWait(); err != nil {
-		return nil, err
+		return u.lastLook(err)
 	}
 	if v, err := u.reread(); v != nil || err != nil {
 		return v, err
@@ -626,10 +626,36 @@ func (u *update[T]) reread() (*T, error) {
 		return nil, err
 	}
 	u.cur, u.fromCache = v, false
-	if u.mk != "" && u.token != "" && marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Landed {
+	if !u.copyMayHaveLanded() {
+		return nil, nil
+	}
+	if marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Landed {
 		return u.written(u.sent, ""), nil
 	}
+	u.tell(marker.Superseded) // refused, and no copy landed: it never can
+	u.token = ""
 	return nil, nil
+}
+
+// copyMayHaveLanded reports a marked write answered 412 whose token no read
+// has looked for yet: a copy of it may have landed all the same (a network
+// that delivered it twice), which only that read can tell (see reread).
+func (u *update[T]) copyMayHaveLanded() bool {
+	return u.mk != "" && u.token != "" && u.pending == "" && errors.Is(u.last.Err, ErrPreconditionFailed)
+}
+
+// lastLook is a loop's last step before it gives up after a 412 (out of
+// attempts or time): with markers, one read for its token, so that a write
+// that landed all the same is answered as such (see reread), never as
+// [ErrConflict].
+func (u *update[T]) lastLook(giveUp error) (*T, error) {
+	if !u.copyMayHaveLanded() || u.ctx.Err() != nil {
+		return nil, giveUp
+	}
+	if v, err := u.reread(); v != nil && err == nil {
+		return v, nil
+	}
+	return nil, giveUp
 }
 
 // listen waits and reads once more instead of writing when the re-read
@@ -678,9 +704,7 @@ func (u *update[T]) settle(cause error) (*T, error) {
 	}
 	u.cur, u.fromCache = fresh, false
 	v := u.verdict(fresh)
-	if u.cfg.settled != nil {
-		u.cfg.settled(v)
-	}
+	u.tell(v)
 	switch v {
 	case marker.Landed:
 		u.pending = ""
@@ -698,6 +722,13 @@ func (u *update[T]) settle(cause error) (*T, error) {
 		}
 	}
 	return nil, u.backoffWait()
+}
+
+// tell passes a write's fate to whoever listens (a coalesced round).
+func (u *update[T]) tell(v marker.Verdict) {
+	if u.cfg.settled != nil {
+		u.cfg.settled(v)
+	}
 }
 
 // verdict tells the fate of the pending write from a read-back: Landed (our
@@ -810,7 +841,7 @@ func (u *update[T]) flush(wait time.Duration) {
 		return
 	}
 	u.unseen = false
-	u.last.Wait, u.last.open = wait, u.pending != ""
+	u.last.Wait, u.last.open = wait, u.pending != "" || u.copyMayHaveLanded()
 	if u.cfg.observer != nil {
 		u.cfg.observer(u.last)
 	}

@@ -308,9 +308,10 @@ type AttemptInfo struct {
 	// it stops or re-reads at once.
 	Wait time.Duration
 
-	// open: when reported, an earlier copy of this write whose answer was
-	// lost may still have landed (a refused resend settles nothing); read
-	// by coalesced rounds (observeRound).
+	// open: when reported, a refusal does not settle this write: an
+	// earlier copy whose answer was lost may have landed (a resend's
+	// refusal), or, with markers, a copy of this one (until a read looks
+	// for its token); read by coalesced rounds (observeRound).
 	open bool
 }
 
@@ -335,7 +336,8 @@ type updateConfig struct {
 	fair        bool // Fair
 	attemptsSet bool // MaxAttempts was given
 	// settled, when set, hears the fate of each unanswered write as the loop
-	// settles it (a coalesced round tells its callers).
+	// settles it, and of each marked write refused with 412 once a read
+	// showed no copy of it landed (a coalesced round tells its callers).
 	settled func(marker.Verdict)
 }
 
