@@ -7,6 +7,8 @@ package ifmatch_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/ifmatch-go/ifmatch"
@@ -150,5 +152,54 @@ func TestAdv3Duplicated412OnLastAttemptWithMarkers(t *testing.T) {
 		if n := a.postCount(); n != max {
 			t.Errorf("MaxAttempts(%d): %d POSTs", max, n)
 		}
+	}
+}
+
+// The caller's deadline ends just as the write's complete 200 answer comes
+// in (the server committed, the answer arrived, then the context ended,
+// before the transport's retry check looked at it). The answer proves the
+// write landed, once: the call says so (nil error, Updated), not
+// ErrOutcomeUnknown, which is only for what nobody can know. A one-shot
+// conditional write (UpdateTaskIf) likewise returns the version written.
+func TestAdv3AnswerArrivesAsContextEnds(t *testing.T) {
+	noLeak(t)
+	for _, markers := range []bool{false, true} {
+		s := newAdvServer(`{"n":0}`)
+		ctx, cancel := context.WithCancel(ctxT(t))
+		s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+			if r.Method != http.MethodPost {
+				return nil, nil
+			}
+			resp := s.current(s.apply(r, f)) // committed, the answer complete
+			cancel()
+			return resp, nil
+		}
+		opts := []ifmatch.UpdateOption{zero()}
+		if markers {
+			opts = append(opts, ifmatch.CommitMarkers(""))
+		}
+		var r ifmatch.OperationResult
+		tk, err := s.client(t).Workspace(testWS).UpdateTask(ctx, testTask, advIncr, append(opts, ifmatch.ReportResult(&r))...)
+		if err != nil || r != ifmatch.Updated || tk == nil || tk.ETag != `"1"` {
+			t.Errorf("markers=%t: %v %q, want Updated with the answer's version", markers, err, r)
+		}
+		if s.Attr("n") != "1" || s.Commits() != 1 {
+			t.Fatalf("markers=%t: n = %s after %d commits, want 1 and 1", markers, s.Attr("n"), s.Commits())
+		}
+	}
+	s := newAdvServer(`{"n":0}`)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+		resp := s.current(s.apply(r, f))
+		cancel()
+		return resp, nil
+	}
+	five := 5
+	tk, err := s.client(t).Workspace(testWS).UpdateTaskIf(ctx, testTask, `"0"`, ifmatch.TaskUpdate{Priority: &five})
+	if err != nil || tk == nil || tk.Priority != 5 || tk.ETag != `"1"` {
+		t.Errorf("UpdateTaskIf: %v, want the version written", err)
+	}
+	if s.Commits() != 1 {
+		t.Fatalf("UpdateTaskIf: %d commits", s.Commits())
 	}
 }

@@ -135,10 +135,13 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		st.attempts++
 	}
 	st.lastResp = resp
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	retry, rerr := retryPolicy(ctx, st, resp, err)
+	if ctxErr := ctx.Err(); ctxErr != nil && (retry || err != nil || resp == nil) {
+		// No answer, or one to retry with no time left: the context's end
+		// is the error. An answer that stands (a 2xx, a 4xx) is kept
+		// however late: it says what became of the request.
 		return false, ctxErr
 	}
-	retry, rerr := retryPolicy(ctx, st, resp, err)
 	if lost, _ := ctx.Value(lostKey{}).(*atomic.Bool); retry && lost != nil && reachedServer(resp, err) {
 		lost.Store(true)
 	}
