@@ -203,3 +203,36 @@ func TestAdv3AnswerArrivesAsContextEnds(t *testing.T) {
 		t.Fatalf("UpdateTaskIf: %d commits", s.Commits())
 	}
 }
+
+// A read-back served stale (a replica or cache a little behind) shows the
+// version a lost write was based on even after a 412 to its resend proved
+// that version gone. With CommitMarkers the loop took that read for proof
+// that another write had superseded its own (its token absent, the base's
+// newest token present), wrote again, and applied the increment twice while
+// the call said Updated. A read at the base version after the base was
+// proved gone proves nothing: the call may be unknown, never applied twice.
+func TestAdv3StaleReadBackAfterResend412(t *testing.T) {
+	noLeak(t)
+	base := `{"n":0,"_ifmatch_writes":["1.AAAAAAAA"]}`
+	s := newAdvServer(base)
+	stale := func() *http.Response { return s.resp(200, `"0"`, taskBody(base, 0)) }
+	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+		switch n {
+		case 1: // the write lands; its answer is lost
+			s.apply(r, f)
+			return nil, errLost
+		case 2, 4: // the read-backs, after the lost answer and after the resend's 412: stale
+			return stale(), nil
+		}
+		return nil, nil
+	}
+	var r ifmatch.OperationResult
+	_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
+		ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
+	if s.Commits() != 1 || s.Attr("n") != "1" {
+		t.Errorf("n = %s after %d commits (err %v, %q): the increment was applied again", s.Attr("n"), s.Commits(), err, r)
+	}
+	if !(err == nil && r == ifmatch.Updated || isUnknown(err)) {
+		t.Errorf("err = %v, want Updated or ErrOutcomeUnknown", err)
+	}
+}

@@ -742,7 +742,7 @@ func (u *update[T]) verdict(fresh *T) marker.Verdict {
 	if u.mk != "" {
 		history := (*u.ops.obj(fresh))[u.mk]
 		switch v := marker.Check(history, u.token); {
-		case v == marker.Absent && gone && marker.Has(history, u.baseTop):
+		case v == marker.Absent && gone && marker.Has(history, u.baseTop) && u.successor(now):
 			// A write without a marker took our base; the history is the
 			// one our write extended, so ours is not hiding in an edit.
 			return marker.Superseded
@@ -756,6 +756,14 @@ func (u *update[T]) verdict(fresh *T) marker.Verdict {
 		return marker.Absent
 	}
 	return marker.Unknown
+}
+
+// successor reports whether a read-back at version now shows a version
+// after the pending write's base: a read at the base itself, after a 412
+// proved it gone, is stale (a replica behind) and shows nothing of what
+// took it.
+func (u *update[T]) successor(now string) bool {
+	return checkETag(now) == nil && !sameETag(now, u.pending)
 }
 
 // decisive reports whether a read-back can settle the pending write: it
