@@ -48,19 +48,25 @@ func TestAdv3OracleWorker(t *testing.T) {
 // (see oracleCallOnce); run by TestAdv3OracleIdempotencyKey.
 const modeKey soakMode = "key"
 
+// modeKeyMarkers: modeKey with CommitMarkers too.
+const modeKeyMarkers soakMode = "key+markers"
+
 // TestAdv3OracleIdempotencyKey is the oracle soak of calls made with an
 // IdempotencyKey (each call its own key, its mutator a plain append): on
-// every resource, every ETag style, separate and shared clients.
+// every resource, every ETag style, separate and shared clients, with and
+// without CommitMarkers.
 func TestAdv3OracleIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	for _, style := range ifmatchtest.ETagStyles {
 		for _, shared := range []bool{false, true} {
 			for _, res := range append(oracleResources[:len(oracleResources):len(oracleResources)], resWorker) {
-				c := oracleCell{style: style, shared: shared, mode: modeKey, res: res}
-				t.Run(c.name(), func(t *testing.T) {
-					t.Parallel()
-					runOracleCell(t, c, *soakFor)
-				})
+				for _, mode := range []soakMode{modeKey, modeKeyMarkers} {
+					c := oracleCell{style: style, shared: shared, mode: mode, res: res}
+					t.Run(c.name(), func(t *testing.T) {
+						t.Parallel()
+						runOracleCell(t, c, *soakFor)
+					})
+				}
 			}
 		}
 	}

@@ -447,8 +447,11 @@ func oracleCallOnce(cl *ifmatch.Client, target oracleTarget, mode soakMode, tag 
 	defer cancel()
 	call.start = time.Now()
 	opts = append(opts[:len(opts):len(opts)], ifmatch.MaxAttempts(call.attempts))
-	if mode == modeKey {
+	switch mode {
+	case modeKey:
 		opts = append(opts, ifmatch.IdempotencyKey(call.tag))
+	case modeKeyMarkers:
+		opts = append(opts, ifmatch.IdempotencyKey(call.tag), ifmatch.CommitMarkers(""))
 	}
 	call.err = target.update(ctx, cl, appendToken(call.tag, mode), opts)
 	call.took = time.Since(call.start)
