@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/ifmatch-go/ifmatch"
 )
@@ -234,5 +235,38 @@ func TestAdv3StaleReadBackAfterResend412(t *testing.T) {
 	}
 	if !(err == nil && r == ifmatch.Updated || isUnknown(err)) {
 		t.Errorf("err = %v, want Updated or ErrOutcomeUnknown", err)
+	}
+}
+
+// The same duplicated delivery, and the caller's context ends in the
+// backoff after the 412, before the re-read that would look for the token:
+// with CommitMarkers a 412 is settled by that read, so until then the
+// write may have landed, and the call said context.Canceled alone ("not
+// applied") while it had. It is ErrOutcomeUnknown (joined with the
+// context's error). Without markers a 412 stays a refusal.
+func TestAdv3Duplicated412ThenContextEnds(t *testing.T) {
+	noLeak(t)
+	for _, markers := range []bool{false, true} {
+		s := newAdvServer(`{"n":0}`)
+		ctx, cancel := context.WithCancel(ctxT(t))
+		s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+			if r.Method != http.MethodPost {
+				return nil, nil
+			}
+			s.apply(r, f)
+			cancel() // ends before the re-read
+			return s.errResp(412), nil
+		}
+		opts := []ifmatch.UpdateOption{ifmatch.BackoffBounds(time.Hour, time.Hour)}
+		if markers {
+			opts = append(opts, ifmatch.CommitMarkers(""))
+		}
+		_, err := s.client(t).Workspace(testWS).UpdateTask(ctx, testTask, advIncr, opts...)
+		if !errors.Is(err, context.Canceled) || isUnknown(err) != markers {
+			t.Errorf("markers=%t: %v, want context.Canceled, ErrOutcomeUnknown: %t", markers, err, markers)
+		}
+		if s.Commits() != 1 {
+			t.Errorf("markers=%t: %d commits", markers, s.Commits())
+		}
 	}
 }

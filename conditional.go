@@ -856,7 +856,8 @@ func (u *update[T]) flush(wait time.Duration) {
 }
 
 // finish is every exit of the loop. While a write of this call may have
-// landed or may still land, an error becomes [ErrOutcomeUnknown] (joined
+// landed or may still land (with markers, a 412 no read has checked yet:
+// see copyMayHaveLanded), an error becomes [ErrOutcomeUnknown] (joined
 // with the context's error, if it ended); an exhausted conflict budget is
 // then no [ErrConflict], which promises that nothing was applied.
 func (u *update[T]) finish(v *T, res OperationResult, err error) (*T, OperationResult, error) {
@@ -874,7 +875,7 @@ func (u *update[T]) finish(v *T, res OperationResult, err error) (*T, OperationR
 			err = errors.Join(err, last)
 		}
 	}
-	if u.inFlight || u.pending != "" || u.maybeLanded {
+	if u.inFlight || u.pending != "" || u.maybeLanded || u.copyMayHaveLanded() {
 		return nil, "", &OutcomeUnknownError{ETag: u.last.ETag, Cause: err}
 	}
 	return nil, "", err

@@ -71,3 +71,29 @@ func TestAdv3OracleIdempotencyKey(t *testing.T) {
 		}
 	}
 }
+
+// TestAdv3OracleDuplicatedPOST is the oracle soak with writes delivered
+// twice (CommitThen412: a proxy retried a POST whose first copy committed)
+// on top of the usual faults, in the modes that can tell: CommitMarkers,
+// with or without an IdempotencyKey. Without markers nobody can tell such a
+// 412 from a conflict: a plain loop applies its mutation again, and an
+// Idempotent() or IdempotencyKey call, harmless as its re-run is, may end
+// in ErrConflict or a plain context error although its write landed (a
+// known limit: 412 is a refusal unless markers say otherwise).
+func TestAdv3OracleDuplicatedPOST(t *testing.T) {
+	t.Parallel()
+	dup := []ifmatchtest.Fault{{Kind: ifmatchtest.CommitThen412, Method: "POST", Rate: 0.05}}
+	for _, style := range ifmatchtest.ETagStyles {
+		for _, shared := range []bool{false, true} {
+			for _, res := range append(oracleResources[:len(oracleResources):len(oracleResources)], resWorker) {
+				for _, mode := range []soakMode{modeMarkers, modeKeyMarkers} {
+					c := oracleCell{style: style, shared: shared, mode: mode, res: res, extra: dup}
+					t.Run(c.name(), func(t *testing.T) {
+						t.Parallel()
+						runOracleCell(t, c, *soakFor)
+					})
+				}
+			}
+		}
+	}
+}

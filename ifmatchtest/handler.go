@@ -181,7 +181,7 @@ func faultAfterCommit(w http.ResponseWriter, r *http.Request, ft *Fault, rec *re
 		w.WriteHeader(rec.status)
 		_, _ = w.Write(rec.body[:len(rec.body)/2])
 		return true, true, nil
-	case CommitThen500, CommitThen502, CommitThen503, CommitThen504:
+	case CommitThen500, CommitThen502, CommitThen503, CommitThen504, CommitThen412:
 		code, _ := strconv.Atoi(strings.TrimPrefix(string(ft.Kind), "commit-then-"))
 		writeFault(w, ft, code)
 		logStatus(code)
@@ -208,8 +208,11 @@ func writeFault(w http.ResponseWriter, ft *Fault, code int) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(ft.RetryAfter/time.Second)))
 	}
 	twilioCode := 20500
-	if code == http.StatusTooManyRequests {
+	switch code {
+	case http.StatusTooManyRequests:
 		twilioCode = 20429
+	case http.StatusPreconditionFailed:
+		twilioCode = 20412
 	}
 	writeError(w, code, twilioCode, http.StatusText(code))
 }

@@ -77,6 +77,7 @@ type oracleCell struct {
 	shared bool
 	mode   soakMode
 	res    oracleResource
+	extra  []ifmatchtest.Fault // injected before oracleFaults (see TestAdv3OracleDuplicatedPOST)
 }
 
 func (c oracleCell) name() string {
@@ -183,7 +184,7 @@ func runOracleCell(t *testing.T, c oracleCell, dur time.Duration) {
 	srv := ifmatchtest.NewServer(ifmatchtest.WithSeed(seed), ifmatchtest.WithLatency(time.Millisecond),
 		ifmatchtest.WithETagStyle(c.style))
 	defer srv.Close()
-	for _, f := range oracleFaults() {
+	for _, f := range append(c.extra[:len(c.extra):len(c.extra)], oracleFaults()...) {
 		srv.Inject(f)
 	}
 	home := newOracleHome(srv)
