@@ -270,3 +270,34 @@ func TestAdv3Duplicated412ThenContextEnds(t *testing.T) {
 		}
 	}
 }
+
+// A write delivered twice (committed, answered 412), and the re-read after
+// the 412 served stale, at the version the write was refused on: with
+// CommitMarkers the loop looked for its token there, found none, took the
+// write for refused, and applied the increment again on a later read while
+// the call said Updated. A read at the refused version cannot show the
+// copy that landed: the loop reads again until it sees a later version.
+func TestAdv3Duplicated412ThenStaleReRead(t *testing.T) {
+	noLeak(t)
+	base := `{"n":0}`
+	s := newAdvServer(base)
+	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+		switch {
+		case r.Method == http.MethodPost && n == 1:
+			s.apply(r, f)
+			return s.errResp(412), nil
+		case n == 2: // the re-read: stale
+			return s.resp(200, `"0"`, taskBody(base, 0)), nil
+		}
+		return nil, nil
+	}
+	var r ifmatch.OperationResult
+	_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
+		ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
+	if s.Commits() != 1 || s.Attr("n") != "1" {
+		t.Errorf("n = %s after %d commits (err %v, %q): the increment was applied again", s.Attr("n"), s.Commits(), err, r)
+	}
+	if !(err == nil && r == ifmatch.Updated || isUnknown(err)) {
+		t.Errorf("err = %v, want Updated or ErrOutcomeUnknown", err)
+	}
+}

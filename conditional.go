@@ -621,7 +621,7 @@ func (u *update[T]) conflict(etag string, rtt time.Duration) (*T, error) {
 // write landed all the same (a network that delivered it twice): that is
 // the answer.
 func (u *update[T]) reread() (*T, error) {
-	v, err := u.readBack(u.hasETag)
+	v, err := u.readBack(u.movedOn)
 	if err != nil {
 		return nil, err
 	}
@@ -635,6 +635,14 @@ func (u *update[T]) reread() (*T, error) {
 	u.tell(marker.Superseded) // refused, and no copy landed: it never can
 	u.token = ""
 	return nil, nil
+}
+
+// movedOn accepts a read after a 412: one with a usable ETag and, while a
+// copy of the refused marked write may have landed, at another version
+// than the one it was refused on (a read at that version is stale, a
+// replica behind, and cannot show the copy).
+func (u *update[T]) movedOn(v *T) bool {
+	return u.hasETag(v) && (!u.copyMayHaveLanded() || !sameETag(*u.ops.etag(v), u.last.ETag))
 }
 
 // copyMayHaveLanded reports a marked write answered 412 whose token no read
@@ -781,7 +789,8 @@ func (u *update[T]) hasETag(v *T) bool { return checkETag(*u.ops.etag(v)) == nil
 // readBack reads the resource when the call cannot go on without it, up to
 // readBackTries times with growing jittered pauses, until a read is ok: a
 // failed read is tried again when it may succeed (no answer, 429, 5xx), and
-// so is one that ok refuses (an answer without a usable ETag).
+// so is one that ok refuses (an answer without a usable ETag, or one at a
+// version known gone: see movedOn).
 func (u *update[T]) readBack(ok func(*T) bool) (*T, error) {
 	pause := max(2*u.cb.rtt, time.Millisecond)
 	var err error
@@ -799,7 +808,9 @@ func (u *update[T]) readBack(ok func(*T) bool) (*T, error) {
 		case err == nil && ok(v):
 			return v, nil
 		case err == nil:
-			err = checkETag(*u.ops.etag(v))
+			if err = checkETag(*u.ops.etag(v)); err == nil {
+				err = errStaleRead
+			}
 		case u.ctx.Err() != nil || !transient(err):
 			return nil, err
 		}
@@ -936,6 +947,10 @@ func transient(err error) bool {
 	var ae *APIError
 	return !errors.As(err, &ae) || ae.Status == http.StatusTooManyRequests || ae.Status >= 500
 }
+
+// errStaleRead is the error of read-backs that kept showing a version the
+// loop knows is gone (see movedOn).
+var errStaleRead = errors.New("ifmatch: the read-back kept showing a version a 412 said was gone")
 
 // readBackTries bounds the reads that settle a write whose answer was lost
 // or follow a conflict (each read itself has the transport's retries).
