@@ -638,11 +638,18 @@ func (u *update[T]) reread() (*T, error) {
 }
 
 // movedOn accepts a read after a 412: one with a usable ETag and, while a
-// copy of the refused marked write may have landed, at another version
-// than the one it was refused on (a read at that version is stale, a
-// replica behind, and cannot show the copy).
+// copy of the refused marked write may have landed, one that shows a later
+// version than the one it was refused on: another ETag, and the newest
+// token of the write's base in its history. A read without them is stale (a
+// replica behind) and cannot show the copy.
 func (u *update[T]) movedOn(v *T) bool {
-	return u.hasETag(v) && (!u.copyMayHaveLanded() || !sameETag(*u.ops.etag(v), u.last.ETag))
+	if !u.hasETag(v) {
+		return false
+	}
+	if !u.copyMayHaveLanded() {
+		return true
+	}
+	return !sameETag(*u.ops.etag(v), u.last.ETag) && (u.baseTop == "" || marker.Has((*u.ops.obj(v))[u.mk], u.baseTop))
 }
 
 // copyMayHaveLanded reports a marked write answered 412 whose token no read

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,6 +103,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 	if rec.status == 0 {
 		rec.status = 200
 	}
+	f.keepGET(r, rec)
 	logged := false
 	if ft != nil && rec.status < 300 {
 		var done bool
@@ -152,6 +154,16 @@ func (f *Fake) faultBeforeCommit(w http.ResponseWriter, r *http.Request, ft *Fau
 		_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
 		logStatus(http.StatusBadGateway)
 		return true, nil
+	case StaleRead:
+		if old := f.olderGET(r); old != nil {
+			for k, v := range old.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(old.status)
+			_, _ = w.Write(old.body)
+			logStatus(old.status)
+			return true, nil
+		}
 	case LateCommit:
 		if r.Method != http.MethodGet {
 			f.commitLater(r, ft.Latency)
@@ -566,4 +578,39 @@ func (f *Fake) listTasks(w http.ResponseWriter, r *http.Request, ws string) {
 		versions = append(versions, t.sid+"="+strconv.Itoa(t.version))
 	}
 	f.writePage(w, r, "tasks", items, listETag(versions))
+}
+
+// keepGET records a 2xx answer to a GET, for StaleRead.
+func (f *Fake) keepGET(r *http.Request, rec *recorder) {
+	if r.Method != http.MethodGet || rec.status < 200 || rec.status > 299 {
+		return
+	}
+	cp := &recorder{header: rec.header.Clone(), body: slices.Clone(rec.body), status: rec.status}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gets == nil {
+		f.gets = map[string]*servedGET{}
+	}
+	g := f.gets[r.URL.String()]
+	if g == nil {
+		g = &servedGET{}
+		f.gets[r.URL.String()] = g
+	}
+	if g.latest != nil && g.latest.header.Get("ETag") != cp.header.Get("ETag") {
+		g.older = g.latest
+	}
+	g.latest = cp
+}
+
+// olderGET returns what StaleRead answers r with, or nil.
+func (f *Fake) olderGET(r *http.Request) *recorder {
+	if r.Method != http.MethodGet {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if g := f.gets[r.URL.String()]; g != nil {
+		return g.older
+	}
+	return nil
 }
