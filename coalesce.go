@@ -305,6 +305,9 @@ func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
 			// or not yet.)
 			m.mu.Lock()
 			m.ambiguous = m.ambiguous || (v == marker.Unknown || v == marker.Landed) && m.changed
+			if v == marker.Superseded && !m.ambiguous {
+				m.exposed = false // no write of the round can land any more
+			}
 			m.mu.Unlock()
 		}
 	}
@@ -420,8 +423,8 @@ func applyMutator[T any](m *member, t *T) (err error) {
 func observeRound(batch []*member, a AttemptInfo) {
 	for _, m := range batch {
 		m.mu.Lock()
-		if refused(a.Err) && !m.ambiguous {
-			m.exposed = false // that write can never land
+		if refused(a.Err) && !a.open && !m.ambiguous {
+			m.exposed = false // that write can never land, nor an earlier copy of it
 		}
 		if !m.withdrawn && m.panicked == nil && m.cfg.observer != nil {
 			callObserver(m, a)

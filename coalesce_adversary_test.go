@@ -28,6 +28,12 @@ type advAction struct {
 	noCommit bool // do not commit
 	lose     bool // lose the answer (connection reset)
 	stall    bool // hold the request until its context ends (no commit)
+	// lateLand: an earlier copy of this very write (the same form) lands
+	// just before it arrives, so this copy meets 412
+	lateLand bool
+	// dup: commit this write, then answer 412, as a proxy that delivered
+	// it twice answers with its second copy's refusal
+	dup bool
 }
 
 // advTask is an httpmock Task honouring If-Match, whose POSTs (numbered from
@@ -78,6 +84,12 @@ func (a *advTask) respond(r *http.Request) (*http.Response, error) {
 			return errResp(act.status, act.status*100)(r)
 		}
 		a.mu.Lock()
+		if act.lateLand && r.Header.Get("If-Match") == fmt.Sprintf(`"%d"`, a.version) {
+			_ = r.ParseForm()
+			a.attrs = map[string]any{}
+			_ = json.Unmarshal([]byte(r.PostForm.Get("Attributes")), &a.attrs)
+			a.version++
+		}
 		if r.Header.Get("If-Match") != fmt.Sprintf(`"%d"`, a.version) {
 			a.mu.Unlock()
 			return errResp(412, 20412)(r)
@@ -89,6 +101,9 @@ func (a *advTask) respond(r *http.Request) (*http.Response, error) {
 			a.version++
 		}
 		a.mu.Unlock()
+		if act.dup {
+			return errResp(412, 20412)(r)
+		}
 		if act.lose {
 			return nil, errors.New("connection reset")
 		}

@@ -626,7 +626,7 @@ func (u *update[T]) conflict(etag string, rtt time.Duration) (*T, error) {
 	}
 	u.cb.observeRTT(rtt)
 	if err := u.backoffWait(); err != nil {
-		return nil, err
+		return u.lastLook(err)
 	}
 	if v, err := u.reread(); v != nil || err != nil {
 		return v, err
@@ -641,15 +641,56 @@ func (u *update[T]) conflict(etag string, rtt time.Duration) (*T, error) {
 // write landed all the same (a network that delivered it twice): that is
 // the answer.
 func (u *update[T]) reread() (*T, error) {
-	v, err := u.readBack(u.hasETag)
+	v, err := u.readBack(u.movedOn)
 	if err != nil {
 		return nil, err
 	}
 	u.cur, u.fromCache = v, false
-	if u.mk != "" && u.token != "" && marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Landed {
+	if !u.copyMayHaveLanded() {
+		return nil, nil
+	}
+	if marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Landed {
 		return u.written(u.sent, ""), nil
 	}
+	u.tell(marker.Superseded) // refused, and no copy landed: it never can
+	u.token = ""
 	return nil, nil
+}
+
+// movedOn accepts a read after a 412: one with a usable ETag and, while a
+// copy of the refused marked write may have landed, one that shows a later
+// version than the one it was refused on: another ETag, and the newest
+// token of the write's base in its history. A read without them is stale (a
+// replica behind) and cannot show the copy.
+func (u *update[T]) movedOn(v *T) bool {
+	if !u.hasETag(v) {
+		return false
+	}
+	if !u.copyMayHaveLanded() {
+		return true
+	}
+	return !sameETag(*u.ops.etag(v), u.last.ETag) && (u.baseTop == "" || marker.Has((*u.ops.obj(v))[u.mk], u.baseTop))
+}
+
+// copyMayHaveLanded reports a marked write answered 412 whose token no read
+// has looked for yet: a copy of it may have landed all the same (a network
+// that delivered it twice), which only that read can tell (see reread).
+func (u *update[T]) copyMayHaveLanded() bool {
+	return u.mk != "" && u.token != "" && u.pending == "" && errors.Is(u.last.Err, ErrPreconditionFailed)
+}
+
+// lastLook is a loop's last step before it gives up after a 412 (out of
+// attempts or time): with markers, one read for its token, so that a write
+// that landed all the same is answered as such (see reread), never as
+// [ErrConflict].
+func (u *update[T]) lastLook(giveUp error) (*T, error) {
+	if !u.copyMayHaveLanded() || u.ctx.Err() != nil {
+		return nil, giveUp
+	}
+	if v, err := u.reread(); v != nil && err == nil {
+		return v, nil
+	}
+	return nil, giveUp
 }
 
 // listen waits and reads once more instead of writing when the re-read
@@ -698,9 +739,7 @@ func (u *update[T]) settle(cause error) (*T, error) {
 	}
 	u.cur, u.fromCache = fresh, false
 	v := u.verdict(fresh)
-	if u.cfg.settled != nil {
-		u.cfg.settled(v)
-	}
+	u.tell(v)
 	switch v {
 	case marker.Landed:
 		u.pending = ""
@@ -720,6 +759,13 @@ func (u *update[T]) settle(cause error) (*T, error) {
 	return nil, u.backoffWait()
 }
 
+// tell passes a write's fate to whoever listens (a coalesced round).
+func (u *update[T]) tell(v marker.Verdict) {
+	if u.cfg.settled != nil {
+		u.cfg.settled(v)
+	}
+}
+
 // verdict tells the fate of the pending write from a read-back: Landed (our
 // marker is there), Superseded (it never can land), Absent (not landed; it
 // may still, the resource being at its base version) or Unknown (it may have
@@ -731,7 +777,7 @@ func (u *update[T]) verdict(fresh *T) marker.Verdict {
 	if u.mk != "" {
 		history := (*u.ops.obj(fresh))[u.mk]
 		switch v := marker.Check(history, u.token); {
-		case v == marker.Absent && gone && marker.Has(history, u.baseTop):
+		case v == marker.Absent && gone && marker.Has(history, u.baseTop) && u.successor(now):
 			// A write without a marker took our base; the history is the
 			// one our write extended, so ours is not hiding in an edit.
 			return marker.Superseded
@@ -745,6 +791,14 @@ func (u *update[T]) verdict(fresh *T) marker.Verdict {
 		return marker.Absent
 	}
 	return marker.Unknown
+}
+
+// successor reports whether a read-back at version now shows a version
+// after the pending write's base: a read at the base itself, after a 412
+// proved it gone, is stale (a replica behind) and shows nothing of what
+// took it.
+func (u *update[T]) successor(now string) bool {
+	return checkETag(now) == nil && !sameETag(now, u.pending)
 }
 
 // decisive reports whether a read-back can settle the pending write: it
@@ -762,7 +816,8 @@ func (u *update[T]) hasETag(v *T) bool { return checkETag(*u.ops.etag(v)) == nil
 // readBack reads the resource when the call cannot go on without it, up to
 // readBackTries times with growing jittered pauses, until a read is ok: a
 // failed read is tried again when it may succeed (no answer, 429, 5xx), and
-// so is one that ok refuses (an answer without a usable ETag).
+// so is one that ok refuses (an answer without a usable ETag, or one at a
+// version known gone: see movedOn).
 func (u *update[T]) readBack(ok func(*T) bool) (*T, error) {
 	pause := max(2*u.cb.rtt, time.Millisecond)
 	var err error
@@ -780,7 +835,9 @@ func (u *update[T]) readBack(ok func(*T) bool) (*T, error) {
 		case err == nil && ok(v):
 			return v, nil
 		case err == nil:
-			err = checkETag(*u.ops.etag(v))
+			if err = checkETag(*u.ops.etag(v)); err == nil {
+				err = errStaleRead
+			}
 		case u.ctx.Err() != nil || !transient(err):
 			return nil, err
 		}
@@ -830,14 +887,15 @@ func (u *update[T]) flush(wait time.Duration) {
 		return
 	}
 	u.unseen = false
-	u.last.Wait = wait
+	u.last.Wait, u.last.open = wait, u.pending != "" || u.copyMayHaveLanded()
 	if u.cfg.observer != nil {
 		u.cfg.observer(u.last)
 	}
 }
 
 // finish is every exit of the loop. While a write of this call may have
-// landed or may still land, an error becomes [ErrOutcomeUnknown] (joined
+// landed or may still land (with markers, a 412 no read has checked yet:
+// see copyMayHaveLanded), an error becomes [ErrOutcomeUnknown] (joined
 // with the context's error, if it ended); an exhausted conflict budget is
 // then no [ErrConflict], which promises that nothing was applied.
 func (u *update[T]) finish(v *T, res OperationResult, err error) (*T, OperationResult, error) {
@@ -855,7 +913,7 @@ func (u *update[T]) finish(v *T, res OperationResult, err error) (*T, OperationR
 			err = errors.Join(err, last)
 		}
 	}
-	if u.inFlight || u.pending != "" || u.maybeLanded {
+	if u.inFlight || u.pending != "" || u.maybeLanded || u.copyMayHaveLanded() {
 		return nil, "", &OutcomeUnknownError{ETag: u.last.ETag, Cause: err}
 	}
 	return nil, "", err
@@ -916,6 +974,10 @@ func transient(err error) bool {
 	var ae *APIError
 	return !errors.As(err, &ae) || ae.Status == http.StatusTooManyRequests || ae.Status >= 500
 }
+
+// errStaleRead is the error of read-backs that kept showing a version the
+// loop knows is gone (see movedOn).
+var errStaleRead = errors.New("ifmatch: the read-back kept showing a version a 412 said was gone")
 
 // readBackTries bounds the reads that settle a write whose answer was lost
 // or follow a conflict (each read itself has the transport's retries).

@@ -135,10 +135,13 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		st.attempts++
 	}
 	st.lastResp = resp
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	retry, rerr := retryPolicy(ctx, st, resp, err)
+	if ctxErr := ctx.Err(); ctxErr != nil && (retry || err != nil || resp == nil) {
+		// No answer, or one to retry with no time left: the context's end
+		// is the error. An answer that stands (a 2xx, a 4xx) is kept
+		// however late: it says what became of the request.
 		return false, ctxErr
 	}
-	retry, rerr := retryPolicy(ctx, st, resp, err)
 	if lost, _ := ctx.Value(lostKey{}).(*atomic.Bool); retry && lost != nil && reachedServer(resp, err) {
 		lost.Store(true)
 	}
@@ -307,6 +310,12 @@ type AttemptInfo struct {
 	// Wait is the backoff the loop will sleep before the next read, 0 when
 	// it stops or re-reads at once.
 	Wait time.Duration
+
+	// open: when reported, a refusal does not settle this write: an
+	// earlier copy whose answer was lost may have landed (a resend's
+	// refusal), or, with markers, a copy of this one (until a read looks
+	// for its token); read by coalesced rounds (observeRound).
+	open bool
 }
 
 // UpdateOption tunes one update loop call, or every call of a client when
@@ -330,7 +339,8 @@ type updateConfig struct {
 	fair        bool // Fair
 	attemptsSet bool // MaxAttempts was given
 	// settled, when set, hears the fate of each unanswered write as the loop
-	// settles it (a coalesced round tells its callers).
+	// settles it, and of each marked write refused with 412 once a read
+	// showed no copy of it landed (a coalesced round tells its callers).
 	settled func(marker.Verdict)
 }
 

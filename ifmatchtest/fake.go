@@ -117,9 +117,16 @@ type Fake struct {
 	etagSalt   uint64
 	callHeader string
 	commits    []Commit
-	pending    int        // late commits not yet run or dropped
-	settled    *sync.Cond // on mu; broadcast when pending drops to 0
-	throttle   *throttle  // see WithConcurrencyLimit; nil when off
+	pending    int                   // late commits not yet run or dropped
+	settled    *sync.Cond            // on mu; broadcast when pending drops to 0
+	throttle   *throttle             // see WithConcurrencyLimit; nil when off
+	gets       map[string]*servedGET // by URL: for StaleRead
+}
+
+// servedGET keeps the latest 2xx answer to a GET of one URL and the one
+// before its ETag changed (what StaleRead serves).
+type servedGET struct {
+	latest, older *recorder
 }
 
 // Option configures a Fake or a Server.

@@ -44,6 +44,20 @@ const (
 	CommitThen502 FaultKind = "commit-then-502"
 	CommitThen503 FaultKind = "commit-then-503"
 	CommitThen504 FaultKind = "commit-then-504"
+	// CommitThen412 handles the request normally (a write is applied) and
+	// then, if it succeeded, answers 412 (Twilio code 20412), as a proxy
+	// that retried the POST after its first copy committed answers with the
+	// second copy's refusal. Real Twilio never does this itself. Only
+	// [ifmatch.CommitMarkers] tell it from a conflict (or an
+	// [ifmatch.Idempotent] mutator makes it harmless): without them an
+	// update loop applies its mutation again.
+	CommitThen412 FaultKind = "commit-then-412"
+	// StaleRead answers a GET with an older answer of the same URL: the last
+	// one the fake gave before the resource's current version was first
+	// served (status, headers and body), as a replica or cache a little
+	// behind would; a URL served at one version only is answered normally.
+	// On other methods it does nothing. Real Twilio is not known to do this.
+	StaleRead FaultKind = "stale-read"
 	// LateCommit answers a POST or DELETE 503 at once, without applying it,
 	// then applies it Fault.Latency later (default 20ms) exactly as if it
 	// arrived then: only if its If-Match still matches the resource (a write

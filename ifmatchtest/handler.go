@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,6 +76,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) error {
 	if rec.status == 0 {
 		rec.status = 200
 	}
+	f.keepGET(r, rec)
 	logged := false
 	if ft != nil && rec.status < 300 {
 		var done bool
@@ -163,6 +165,16 @@ func (f *Fake) faultBeforeCommit(w http.ResponseWriter, r *http.Request, ft *Fau
 		_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
 		logStatus(http.StatusBadGateway)
 		return true, nil
+	case StaleRead:
+		if old := f.olderGET(r); old != nil {
+			for k, v := range old.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(old.status)
+			_, _ = w.Write(old.body)
+			logStatus(old.status)
+			return true, nil
+		}
 	case LateCommit:
 		if r.Method != http.MethodGet {
 			f.commitLater(r, ft.Latency)
@@ -192,7 +204,7 @@ func faultAfterCommit(w http.ResponseWriter, r *http.Request, ft *Fault, rec *re
 		w.WriteHeader(rec.status)
 		_, _ = w.Write(rec.body[:len(rec.body)/2])
 		return true, true, nil
-	case CommitThen500, CommitThen502, CommitThen503, CommitThen504:
+	case CommitThen500, CommitThen502, CommitThen503, CommitThen504, CommitThen412:
 		code, _ := strconv.Atoi(strings.TrimPrefix(string(ft.Kind), "commit-then-"))
 		writeFault(w, ft, code)
 		logStatus(code)
@@ -219,8 +231,11 @@ func writeFault(w http.ResponseWriter, ft *Fault, code int) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(ft.RetryAfter/time.Second)))
 	}
 	twilioCode := 20500
-	if code == http.StatusTooManyRequests {
+	switch code {
+	case http.StatusTooManyRequests:
 		twilioCode = 20429
+	case http.StatusPreconditionFailed:
+		twilioCode = 20412
 	}
 	writeError(w, code, twilioCode, http.StatusText(code))
 }
@@ -594,4 +609,39 @@ func (f *Fake) listTasks(w http.ResponseWriter, r *http.Request, ws string) {
 		versions = append(versions, itemVersion(t.sid, t.version))
 	}
 	f.writePage(w, r, "tasks", items, listETag(versions))
+}
+
+// keepGET records a 2xx answer to a GET, for StaleRead.
+func (f *Fake) keepGET(r *http.Request, rec *recorder) {
+	if r.Method != http.MethodGet || rec.status < 200 || rec.status > 299 {
+		return
+	}
+	cp := &recorder{header: rec.header.Clone(), body: slices.Clone(rec.body), status: rec.status}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gets == nil {
+		f.gets = map[string]*servedGET{}
+	}
+	g := f.gets[r.URL.String()]
+	if g == nil {
+		g = &servedGET{}
+		f.gets[r.URL.String()] = g
+	}
+	if g.latest != nil && g.latest.header.Get("ETag") != cp.header.Get("ETag") {
+		g.older = g.latest
+	}
+	g.latest = cp
+}
+
+// olderGET returns what StaleRead answers r with, or nil.
+func (f *Fake) olderGET(r *http.Request) *recorder {
+	if r.Method != http.MethodGet {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if g := f.gets[r.URL.String()]; g != nil {
+		return g.older
+	}
+	return nil
 }

@@ -77,6 +77,7 @@ type oracleCell struct {
 	shared bool
 	mode   soakMode
 	res    oracleResource
+	extra  []ifmatchtest.Fault // injected before oracleFaults (see TestAdv3OracleDuplicatedPOST)
 }
 
 func (c oracleCell) name() string {
@@ -183,7 +184,7 @@ func runOracleCell(t *testing.T, c oracleCell, dur time.Duration) {
 	srv := ifmatchtest.NewServer(ifmatchtest.WithSeed(seed), ifmatchtest.WithLatency(time.Millisecond),
 		ifmatchtest.WithETagStyle(c.style))
 	defer srv.Close()
-	for _, f := range oracleFaults() {
+	for _, f := range append(c.extra[:len(c.extra):len(c.extra)], oracleFaults()...) {
 		srv.Inject(f)
 	}
 	home := newOracleHome(srv)
@@ -312,6 +313,8 @@ func (h oracleHome) target(res oracleResource, round string) oracleTarget {
 		return t
 	case resListItem:
 		return h.listItemTarget(h.srv.AddListItem(h.svc, h.list, seed))
+	case resWorker:
+		return h.workerTarget(h.srv.AddWorker(h.ws, "oracle-"+round, seed))
 	}
 	return h.taskTarget(h.srv.AddTask(h.ws, seed))
 }
@@ -444,8 +447,14 @@ func oracleCallOnce(cl *ifmatch.Client, target oracleTarget, mode soakMode, tag 
 	ctx, cancel := context.WithTimeout(ifmatchtest.WithCall(context.Background(), call.tag), call.deadline)
 	defer cancel()
 	call.start = time.Now()
-	call.err = target.update(ctx, cl, appendToken(call.tag, mode),
-		append(opts[:len(opts):len(opts)], ifmatch.MaxAttempts(call.attempts)))
+	opts = append(opts[:len(opts):len(opts)], ifmatch.MaxAttempts(call.attempts))
+	switch mode {
+	case modeKey:
+		opts = append(opts, ifmatch.IdempotencyKey(call.tag))
+	case modeKeyMarkers:
+		opts = append(opts, ifmatch.IdempotencyKey(call.tag), ifmatch.CommitMarkers(""))
+	}
+	call.err = target.update(ctx, cl, appendToken(call.tag, mode), opts)
 	call.took = time.Since(call.start)
 	return call
 }
