@@ -667,10 +667,14 @@ func (c *Client) doError(ctx context.Context, r *request, st *reqState, resp *ht
 			ETag: resp.Header.Get("ETag"), Reason: "reading body: " + bodyErr.Error()}
 	}
 	if ctxErr != nil {
+		err := ctxErr
 		if st.last != nil && !errors.Is(st.last, ctxErr) {
-			return errors.Join(ctxErr, st.last)
+			err = errors.Join(ctxErr, st.last)
 		}
-		return ctxErr
+		if !st.acted { // stopped between attempts the server refused or never saw
+			return &unprocessedError{err}
+		}
+		return err
 	}
 	te := &transportError{Method: r.method, URL: st.url, Err: err, NotSent: isDialError(err)}
 	c.log(ctx, slog.LevelInfo, "request failed", "method", r.method, "url", st.url, "error", c.scrub.scrub(te.Err.Error()))
@@ -806,6 +810,13 @@ func (e *transportError) Error() string {
 
 // Unwrap returns the transport's error.
 func (e *transportError) Unwrap() error { return e.Err }
+
+// unprocessedError is the error of a request the context stopped when none
+// of its attempts had been acted on (see mayHaveActed): nothing of it was
+// applied, nor ever will be.
+type unprocessedError struct{ error }
+
+func (e *unprocessedError) Unwrap() error { return e.error }
 
 // redactURL keeps scheme, host and path: no user info, no query.
 func redactURL(u *url.URL) string {

@@ -991,10 +991,15 @@ const maxMarkers = 32
 const levelConflict = -2 // between Debug (-4) and Info (0)
 
 // refused reports a write failure after which the write certainly did not
-// land and never will: a 4xx or 501 answer, or a request that never left.
-// Anything else (no answer, another 5xx, an error of unknown kind, or a
-// context that ended while the request was out) may hide a commit.
+// land and never will: a 4xx or 501 answer, or a request that never left or
+// that the context stopped before any attempt was acted on. Anything else
+// (no answer, another 5xx, an error of unknown kind, or a context that ended
+// while the request was out) may hide a commit.
 func refused(err error) bool {
+	var ue *unprocessedError
+	if errors.As(err, &ue) {
+		return true
+	}
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}

@@ -39,6 +39,7 @@ type reqState struct {
 	attempts int
 	lastResp *http.Response // the response of the attempt counted last
 	last     error          // the last failure seen, for joining with a context error
+	acted    bool           // an attempt may have been acted on (see mayHaveActed)
 }
 
 // DefaultTryTimeout bounds one attempt of a request (connecting, sending,
@@ -135,6 +136,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		st.attempts++
 	}
 	st.lastResp = resp
+	st.acted = st.acted || mayHaveActed(resp, err)
 	retry, rerr := retryPolicy(ctx, st, resp, err)
 	if ctxErr := ctx.Err(); ctxErr != nil && (retry || err != nil || resp == nil) {
 		// No answer, or one to retry with no time left: the context's end
@@ -155,6 +157,15 @@ func reachedServer(resp *http.Response, err error) bool {
 		return !isDialError(err)
 	}
 	return resp.StatusCode >= 500
+}
+
+// mayHaveActed reports an attempt the server may have acted on: any but a
+// connection never made and a 429 (refused unprocessed).
+func mayHaveActed(resp *http.Response, err error) bool {
+	if err != nil {
+		return !isDialError(err)
+	}
+	return resp.StatusCode != http.StatusTooManyRequests
 }
 
 // retryPolicy is checkRetry's decision for one attempt.
