@@ -508,20 +508,23 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 	if err := checkETag(etag); err != nil {
 		return nil, err
 	}
+	token, top := u.token, u.baseTop
 	if u.pending == "" { // a resend is sent as it was, marker included
 		var err error
-		if form, err = u.mark(work, form); err != nil {
+		if form, token, top, err = u.mark(work, form); err != nil {
 			return nil, err
-		}
-		if u.ops.born != nil {
-			u.baseBorn = u.ops.born(u.cur)
 		}
 	}
 	if err := u.ctx.Err(); err != nil {
 		return nil, err // never sent: nothing of it can land
 	}
+	if u.pending == "" && u.ops.born != nil {
+		u.baseBorn = u.ops.born(u.cur)
+	}
 	u.attempt++
-	u.inFlight, u.sent, u.sentForm = true, work, form
+	// The token is the sent write's only now: until then it stays the
+	// last one's, which a 412 may have left unsettled (copyMayHaveLanded).
+	u.inFlight, u.sent, u.sentForm, u.token, u.baseTop = true, work, form, token, top
 	t0 := time.Now()
 	res, err := u.ops.write(u.ctx, etag, form)
 	u.inFlight = !refused(err) // a write refused for sure cannot land
@@ -550,19 +553,21 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 	return nil, err
 }
 
-// mark adds a new commit marker to work and recomputes the form (a resend
-// after an unanswered write does not come here: it is sent as it was).
-func (u *update[T]) mark(work *T, form url.Values) (url.Values, error) {
+// mark adds a new commit marker to work and recomputes the form; it returns
+// the marker and the newest one of the base's history (a resend after an
+// unanswered write does not come here: it is sent as it was).
+func (u *update[T]) mark(work *T, form url.Values) (_ url.Values, token, top string, _ error) {
 	if u.mk == "" {
-		return form, nil
+		return form, "", "", nil
 	}
 	prev := (*u.ops.obj(u.cur))[u.mk] // a history: apply checked it
-	u.token, u.baseTop = marker.Next(prev), marker.Top(prev)
+	token, top = marker.Next(prev), marker.Top(prev)
 	if obj := u.ops.obj(work); *obj == nil { // the mutator may have cleared it
 		*obj = map[string]any{}
 	}
-	(*u.ops.obj(work))[u.mk] = marker.Append(prev, u.token, maxMarkers)
-	return u.ops.diff(u.cur, work)
+	(*u.ops.obj(work))[u.mk] = marker.Append(prev, token, maxMarkers)
+	form, err := u.ops.diff(u.cur, work)
+	return form, token, top, err
 }
 
 // markerKeyOwned refuses v when it holds, under the CommitMarkers key,
