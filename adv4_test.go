@@ -8,9 +8,11 @@ package ifmatch_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/ifmatch-go/ifmatch"
 )
@@ -55,19 +57,22 @@ func TestAdv4Refused429AsContextEndsIsNoUnknown(t *testing.T) {
 }
 
 // After a conflict with CommitMarkers, the re-read settles the refused
-// write (no copy of it landed: its token is not there); the caller's context
-// then ends before the next write is sent (here, in the mutator's second
-// run). Nothing was applied and nothing is on its way, yet the call said
-// ErrOutcomeUnknown: the token made for the write never sent was taken for
-// the 412's, which looked unsettled again. Without markers it is a plain
-// context error, and so it must be with them.
+// write (another marked write took its place: no copy of it can land); the
+// caller's context then ends before the next write is sent (here, in the
+// mutator's second run). Nothing was applied and nothing is on its way, yet
+// the call said ErrOutcomeUnknown: the token made for the write never sent
+// was taken for the 412's, which looked unsettled again. Without markers it
+// is a plain context error, and so it must be with them. (When the conflict
+// was a writer's without markers, the re-read cannot tell a later version
+// from one served stale, and the write delivered twice that markers guard
+// against may have landed: see TestAdv4StaleReadOlderThanUnmarkedBase.)
 func TestAdv4ContextEndsBeforeWriteAfterSettled412(t *testing.T) {
 	noLeak(t)
 	for _, markers := range []bool{false, true} {
 		s := newAdvServer(`{"n":0}`)
 		s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
 			if r.Method == http.MethodPost && n == 1 {
-				s.edit(func(m map[string]any) { m["other"] = "x" }) // another writer: a real conflict
+				s.edit(func(m map[string]any) { markedWrite(m, "other") }) // a real conflict
 			}
 			return nil, nil
 		}
@@ -88,9 +93,160 @@ func TestAdv4ContextEndsBeforeWriteAfterSettled412(t *testing.T) {
 			t.Fatalf("markers=%t: %d commits", markers, s.Commits())
 		}
 		if isUnknown(err) || !errors.Is(err, context.Canceled) {
-			t.Errorf("markers=%t: %v, want context.Canceled alone: the one write sent was refused, and the re-read showed no copy of it landed", markers, err)
+			t.Errorf("markers=%t: %v, want context.Canceled alone: the one write sent was refused, and the re-read proved no copy of it can land", markers, err)
 		}
 		wantLog(t, s, "GET", `POST "0"`, "GET")
 		cancel()
+	}
+}
+
+// A stale read older than a marked write's base, where the base was made
+// by a writer without markers (an update call without CommitMarkers keeps
+// the history as it is, so the base and the version before it share their
+// newest token): the read shows another ETag than the base and the base's
+// newest token, which the engine took for "a later version, written by a
+// writer without markers, without our token". After a lost answer (settle)
+// and after a write delivered twice (the re-read after its 412) alike, the
+// loop then wrote again and applied the increment twice while the call said
+// Updated.
+func TestAdv4StaleReadOlderThanUnmarkedBase(t *testing.T) {
+	for _, fault := range []string{"lost", "dup412"} {
+		old := `{"n":0,"_ifmatch_writes":["1.AAAAAAAA"]}`
+		s := newAdvServer(old)
+		s.edit(func(m map[string]any) { m["other"] = "x" }) // version 1: a writer without markers
+		s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+			switch {
+			case n == 1: // our write, If-Match "1": it lands
+				s.apply(r, f)
+				if fault == "lost" {
+					return nil, errLost
+				}
+				return s.errResp(412), nil
+			case n == 2: // the read that should settle it: version 0
+				return s.resp(200, `"0"`, taskBody(old, 0)), nil
+			}
+			return nil, nil
+		}
+		var r ifmatch.OperationResult
+		_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
+			ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
+		if s.Attr("n") != "1" {
+			t.Errorf("%s: n = %s after %d commits (err %v, %q): the increment was applied again", fault, s.Attr("n"), s.Commits(), err, r)
+		}
+		if !(err == nil && r == ifmatch.Updated || isUnknown(err)) {
+			t.Errorf("%s: err = %v, want Updated or ErrOutcomeUnknown", fault, err)
+		}
+	}
+}
+
+// The same stale reads twice over: the read-back after the lost answer is
+// older than the base (version 0), the next write built on it meets 412,
+// and its re-read is stale too (version 1, the base itself: another ETag
+// than that write's, and the same history). Every write of the call whose
+// fate rests on such a read stays unproven until one lands; the first one,
+// which did land, is found when a read at last shows its token.
+func TestAdv4StaleReadsTwiceOlderThanUnmarkedBase(t *testing.T) {
+	old := `{"n":0,"_ifmatch_writes":["1.AAAAAAAA"]}`
+	s := newAdvServer(old)
+	s.edit(func(m map[string]any) { m["other"] = "x" }) // version 1: a writer without markers
+	v1 := s.current(200)
+	b1, _ := io.ReadAll(v1.Body)
+	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+		switch n {
+		case 1: // our write, If-Match "1": it lands, its answer is lost
+			s.apply(r, f)
+			return nil, errLost
+		case 2: // the read-back: version 0
+			return s.resp(200, `"0"`, taskBody(old, 0)), nil
+		case 4: // the re-read after the next write's 412: version 1
+			return s.resp(200, `"1"`, string(b1)), nil
+		}
+		return nil, nil
+	}
+	var r ifmatch.OperationResult
+	_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
+		ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
+	if s.Attr("n") != "1" {
+		t.Errorf("n = %s after %d commits (err %v, %q): the increment was applied again", s.Attr("n"), s.Commits(), err, r)
+	}
+	if err != nil || r != ifmatch.Updated {
+		t.Errorf("err = %v %q, want Updated: a read showed the call's own token", err, r)
+	}
+}
+
+// A coalesced round with CommitMarkers meets the same stale read: its write
+// W (built in one run of its callers' mutators) lands, its answer is lost,
+// and the read-back is older than W's base, made by a writer without
+// markers. The round runs its callers' mutators again on that read, and the
+// write so built meets 412; the re-read then shows W's token: W landed. B's
+// mutator refused in W's run (the other writer's "other" was there) and
+// changed in the later run (not there): B's answer must be its refusal,
+// the run W was built in, not "Updated" for a change never written.
+func TestAdv4CoalescedUnprovenWriteAnswersItsRun(t *testing.T) {
+	noLeak(t)
+	s := newAdvServer(`{"n":0,"_ifmatch_writes":["1.AAAAAAAA"]}`)
+	held, release := make(chan struct{}), make(chan struct{})
+	var v1 string // the body at version 1, the lead's write
+	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+		switch n {
+		case 1: // the lead's write: held until A and B queue; then another writer, without markers
+			close(held)
+			<-release
+			resp := s.current(s.apply(r, f))
+			b, _ := io.ReadAll(s.current(200).Body)
+			v1 = string(b)
+			s.edit(func(m map[string]any) { m["other"] = "x" })
+			return resp, nil
+		case 4: // the round's write W, If-Match "2": it lands, its answer is lost
+			s.apply(r, f)
+			return nil, errLost
+		case 5: // the read-back: version 1, older than W's base
+			return s.resp(200, `"1"`, v1), nil
+		}
+		return nil, nil
+	}
+	c, err := ifmatch.NewClient(testAccount, canaryToken, ifmatch.WithBaseURL(testBase),
+		ifmatch.WithHTTPClient(&http.Client{Transport: s}),
+		ifmatch.WithTransportRetry(3, time.Microsecond, time.Millisecond),
+		ifmatch.WithUpdateDefaults(ifmatch.BackoffBounds(0, 0), ifmatch.CommitMarkers("")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := c.Workspace(testWS)
+	leadDone := make(chan error, 1)
+	go func() { _, err := ws.UpdateTask(ctxT(t), testTask, setKey("lead", "1")); leadDone <- err }()
+	<-held
+	aOut, bOut := make(chan outcome, 1), make(chan outcome, 1)
+	go func() {
+		var r ifmatch.OperationResult
+		tk, err := ws.UpdateTask(ctxT(t), testTask, setKey("a", "1"), ifmatch.ReportResult(&r))
+		aOut <- outcome{tk, r, err}
+	}()
+	waitQueued(t, c, 1)
+	go func() {
+		var r ifmatch.OperationResult
+		tk, err := ws.UpdateTask(ctxT(t), testTask, func(tk *ifmatch.Task) error {
+			if tk.Attributes["other"] != nil {
+				return errors.New("b refuses")
+			}
+			tk.Attributes["b"] = "1"
+			return nil
+		}, ifmatch.ReportResult(&r))
+		bOut <- outcome{tk, r, err}
+	}()
+	waitQueued(t, c, 2)
+	close(release)
+	if err := <-leadDone; err != nil {
+		t.Fatalf("lead: %v", err)
+	}
+	a, b := <-aOut, <-bOut
+	if s.Attr("a") != "1" || s.Attr("b") != "" || s.Commits() != 2 {
+		t.Fatalf("a=%q b=%q after %d commits: want W alone (a set, b not)", s.Attr("a"), s.Attr("b"), s.Commits())
+	}
+	if a.err != nil || a.res != ifmatch.Updated {
+		t.Errorf("A: %v %q, want Updated", a.err, a.res)
+	}
+	if !errors.Is(b.err, ifmatch.ErrMutatorAborted) {
+		t.Errorf("B: %v %q, want its refusal (ErrMutatorAborted): its change was never written", b.err, b.res)
 	}
 }

@@ -311,6 +311,7 @@ func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
 			m.mu.Unlock()
 		}
 	}
+	cfg.snapshot = func() func() { return snapshotRun(batch) }
 	v, res, err := loop(ctx, c, ops, func(t *T) error { return composite(ops, batch, t) }, cfg)
 	for i := range batch {
 		answer(ops, batch, i, v, res, err, cfg.idempotent)
@@ -318,6 +319,26 @@ func runRound[T any](c *Client, ops *resourceOps[T], batch []*member) {
 	answered = true
 	for _, m := range batch {
 		close(m.done)
+	}
+}
+
+// snapshotRun saves each caller's part in the round's last run of mutators
+// and returns what restores it: a write built in an earlier run that is
+// found landed after later runs answers every caller as its run left it.
+func snapshotRun(batch []*member) func() {
+	type part struct {
+		changed, onBase bool
+		failed          error
+		view            any
+	}
+	saved := make([]part, len(batch))
+	for i, m := range batch {
+		saved[i] = part{m.changed, m.onBase, m.failed, m.view}
+	}
+	return func() {
+		for i, m := range batch {
+			m.changed, m.onBase, m.failed, m.view = saved[i].changed, saved[i].onBase, saved[i].failed, saved[i].view
+		}
 	}
 }
 

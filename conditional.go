@@ -357,6 +357,20 @@ type update[T any] struct {
 	baseBorn    string     // the incarnation (ops.born) the pending write was built on
 	sentForm    url.Values // and its form
 	maybeLanded bool       // an unanswered write may have landed; nothing proved otherwise
+	// With markers, the earlier writes of this call taken for not landed on
+	// a read that only showed their base's newest token and another ETag: a
+	// read older than the base (a replica behind) shows as much, when a
+	// writer without markers made the base. Only a write of this call that
+	// lands proves it (at most one can); until then every base is checked
+	// for their tokens.
+	unproven []unprovenWrite[T]
+}
+
+// unprovenWrite is a marked write whose fate no read proved.
+type unprovenWrite[T any] struct {
+	token   string
+	sent    *T     // the state it would produce
+	restore func() // a round's callers' part in the run that built it, or nil
 }
 
 // run reads, then applies the mutator and writes until done.
@@ -393,6 +407,9 @@ func (u *update[T]) resend() (*T, OperationResult, error) {
 // it returns the version written (or, with nothing to write, the version
 // read and its result), or nil to go on.
 func (u *update[T]) step() (*T, OperationResult, error) {
+	if v := u.unprovenLanded(); v != nil {
+		return v, Updated, nil
+	}
 	base, work, form, err := u.apply()
 	switch {
 	case (err != nil || form == nil) && u.fromCache:
@@ -401,6 +418,8 @@ func (u *update[T]) step() (*T, OperationResult, error) {
 		return nil, "", u.refresh()
 	case err != nil:
 		return nil, "", err
+	case form == nil && len(u.unproven) > 0 && !u.cfg.idempotent:
+		return nil, "", errUnproven // Unchanged would say the earlier write never landed
 	case form == nil:
 		return base, u.unchangedResult(), nil
 	}
@@ -537,6 +556,7 @@ func (u *update[T]) write(work *T, form url.Values) (*T, error) {
 	switch {
 	case err == nil:
 		u.last.Status = http.StatusOK
+		u.unproven = nil // a write built on a read without their tokens landed: they never did
 		if u.fb != nil {
 			u.fb.observeWin(time.Since(t0))
 		}
@@ -598,6 +618,7 @@ func (u *update[T]) committed(work *T, bre *badResponseError) *T {
 // that is usable, else none (a later read would show later writes too, which
 // no serial order puts in this call's answer).
 func (u *update[T]) written(work *T, etag string) *T {
+	u.unproven = nil // this call's write landed, and only one of them can
 	v := u.ops.clone(work)
 	if u.ops.obj != nil {
 		_ = normalize(u.ops.obj(v)) // as decoded from an answer (the write encoded it already)
@@ -657,9 +678,40 @@ func (u *update[T]) reread() (*T, error) {
 	if marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Landed {
 		return u.written(u.sent, ""), nil
 	}
-	u.tell(marker.Superseded) // refused, and no copy landed: it never can
+	if !u.doubt(v) {
+		u.tell(marker.Superseded) // refused, and no copy landed: it never can
+	}
 	u.token = ""
 	return nil, nil
+}
+
+// doubt reports whether read v leaves unproven that the write of u.token,
+// refused or unanswered, did not land: no other marked write took its place
+// there (see unproven). It then notes the write as unproven.
+func (u *update[T]) doubt(v *T) bool {
+	if marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Superseded {
+		return false
+	}
+	w := unprovenWrite[T]{token: u.token, sent: u.sent}
+	if u.cfg.snapshot != nil {
+		w.restore = u.cfg.snapshot()
+	}
+	u.unproven = append(u.unproven, w)
+	return true
+}
+
+// unprovenLanded returns the state an unproven earlier write produced when
+// the version read shows its token: it landed after all.
+func (u *update[T]) unprovenLanded() *T {
+	for _, w := range u.unproven {
+		if marker.Has((*u.ops.obj(u.cur))[u.mk], w.token) {
+			if w.restore != nil {
+				w.restore() // the callers are answered as the run that built it left them
+			}
+			return u.written(w.sent, "")
+		}
+	}
+	return nil
 }
 
 // movedOn accepts a read after a 412: one with a usable ETag and, while a
@@ -693,6 +745,9 @@ func (u *update[T]) lastLook(giveUp error) (*T, error) {
 		return nil, giveUp
 	}
 	if v, err := u.reread(); v != nil && err == nil {
+		return v, nil
+	}
+	if v := u.unprovenLanded(); v != nil {
 		return v, nil
 	}
 	return nil, giveUp
@@ -744,7 +799,9 @@ func (u *update[T]) settle(cause error) (*T, error) {
 	}
 	u.cur, u.fromCache = fresh, false
 	v := u.verdict(fresh)
-	u.tell(v)
+	if v != marker.Superseded || !u.doubt(fresh) { // a doubted write stays open to a round
+		u.tell(v)
+	}
 	switch v {
 	case marker.Landed:
 		u.pending = ""
@@ -892,7 +949,7 @@ func (u *update[T]) flush(wait time.Duration) {
 		return
 	}
 	u.unseen = false
-	u.last.Wait, u.last.open = wait, u.pending != "" || u.copyMayHaveLanded()
+	u.last.Wait, u.last.open = wait, u.pending != "" || len(u.unproven) > 0 || u.copyMayHaveLanded()
 	if u.cfg.observer != nil {
 		u.cfg.observer(u.last)
 	}
@@ -918,7 +975,7 @@ func (u *update[T]) finish(v *T, res OperationResult, err error) (*T, OperationR
 			err = errors.Join(err, last)
 		}
 	}
-	if u.inFlight || u.pending != "" || u.maybeLanded || u.copyMayHaveLanded() {
+	if u.inFlight || u.pending != "" || u.maybeLanded || len(u.unproven) > 0 || u.copyMayHaveLanded() {
 		return nil, "", &OutcomeUnknownError{ETag: u.last.ETag, Cause: err}
 	}
 	return nil, "", err
@@ -979,6 +1036,10 @@ func transient(err error) bool {
 	var ae *APIError
 	return !errors.As(err, &ae) || ae.Status == http.StatusTooManyRequests || ae.Status >= 500
 }
+
+// errUnproven is the error of a call whose mutator found nothing to change
+// while an earlier write of it may have landed (see unproven).
+var errUnproven = errors.New("ifmatch: nothing left to change, and no read proved whether an earlier write landed")
 
 // errStaleRead is the error of read-backs that kept showing a version the
 // loop knows is gone (see movedOn).

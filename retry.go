@@ -353,6 +353,11 @@ type updateConfig struct {
 	// settles it, and of each marked write refused with 412 once a read
 	// showed no copy of it landed (a coalesced round tells its callers).
 	settled func(marker.Verdict)
+	// snapshot, when set, saves the callers' part in the run of mutators
+	// that built the last write and returns what restores it, should that
+	// write be found landed after later runs (a coalesced round: see
+	// update.unproven).
+	snapshot func() (restore func())
 }
 
 func defaultUpdateConfig() updateConfig {
@@ -489,7 +494,10 @@ const DefaultMarkerKey = "_ifmatch_writes"
 // write whose answer was lost, the loop reads back and knows whether its own
 // write landed, so even a non-idempotent mutator (an increment) is never
 // applied twice and ends in [ErrOutcomeUnknown] only when more writes than
-// the kept tokens landed before the read-back. The key is hidden from
+// the kept tokens landed before the read-back, another writer edited the
+// tokens, or a writer without markers made the version the write was based
+// on and the call ends before a later write of it lands (a read served
+// stale, older than that version, shows the same tokens). The key is hidden from
 // mutators and from the values the loop returns; it costs a few dozen bytes
 // per resource and means every write rewrites the attributes. A
 // reservation has no attributes to hold the tokens: given to a reservation

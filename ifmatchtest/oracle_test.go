@@ -392,6 +392,10 @@ func oracleOptions(mode soakMode) []ifmatch.UpdateOption {
 		opts = append(opts, ifmatch.CommitMarkers(""))
 	case modeFair:
 		opts = append(opts, ifmatch.Fair())
+	case modeFairMarkers:
+		opts = append(opts, ifmatch.Fair(), ifmatch.CommitMarkers(""))
+	case modeIdemMarkers:
+		opts = append(opts, ifmatch.Idempotent(), ifmatch.CommitMarkers(""))
 	}
 	return opts
 }
@@ -464,7 +468,7 @@ func oracleCallOnce(cl *ifmatch.Client, target oracleTarget, mode soakMode, tag 
 func appendToken(token string, mode soakMode) func(map[string]any) {
 	return func(obj map[string]any) {
 		log := logOf(obj)
-		if mode == modeIdempotent && slices.Contains(log, any(token)) {
+		if (mode == modeIdempotent || mode == modeIdemMarkers) && slices.Contains(log, any(token)) {
 			return
 		}
 		obj["log"] = append(slices.Clip(log), token)
