@@ -38,7 +38,7 @@ func TestAdv4OracleDuplicatedPOSTMore(t *testing.T) {
 }
 
 // TestAdv4OracleMixedWriters is the oracle soak of writers with
-// CommitMarkers sharing each resource with writers without them (calls
+// CommitMarkers (with or without an IdempotencyKey) sharing each resource with writers without them (calls
 // without CommitMarkers keep the marker history as it is), under writes
 // delivered twice and reads served stale on top of the usual faults. Only
 // the marked calls' claims are checked: without markers a write delivered
@@ -50,12 +50,14 @@ func TestAdv4OracleMixedWriters(t *testing.T) {
 	for _, style := range ifmatchtest.ETagStyles {
 		for _, shared := range []bool{false, true} {
 			for _, res := range append(oracleResources[:len(oracleResources):len(oracleResources)], resWorker) {
-				c := oracleCell{style: style, shared: shared, mode: modeMarkers, res: res, extra: dup}
-				t.Run(c.name(), func(t *testing.T) {
-					quarter(t, c)
-					t.Parallel()
-					runMixedCell(t, c, *soakFor)
-				})
+				for _, mode := range []soakMode{modeMarkers, modeKeyMarkers} {
+					c := oracleCell{style: style, shared: shared, mode: mode, res: res, extra: dup}
+					t.Run(c.name(), func(t *testing.T) {
+						quarter(t, c)
+						t.Parallel()
+						runMixedCell(t, c, *soakFor)
+					})
+				}
 			}
 		}
 	}
