@@ -250,3 +250,69 @@ func TestAdv4CoalescedUnprovenWriteAnswersItsRun(t *testing.T) {
 		t.Errorf("B: %v %q, want its refusal (ErrMutatorAborted): its change was never written", b.err, b.res)
 	}
 }
+
+// The round's write W1 (B changed in its run) gets no answer and does not
+// land (yet), and the read-back is older than its base: W1 is unproven, and
+// may still land, its base being the current version. B's mutator refuses
+// in the next run (built on that stale read); the round runs out of
+// attempts. B, first in the round, was told its refusal ("not applied")
+// while W1, carrying its change, may land: it must be ErrOutcomeUnknown.
+func TestAdv4CoalescedUnprovenWriteKeepsMembersAmbiguous(t *testing.T) {
+	noLeak(t)
+	s := newAdvServer(`{"n":0,"_ifmatch_writes":["1.AAAAAAAA"]}`)
+	held, release := make(chan struct{}), make(chan struct{})
+	var v1 string // the body at version 1, the lead's write
+	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+		switch n {
+		case 1: // the lead's write: held until B and A queue; then another writer, without markers
+			close(held)
+			<-release
+			resp := s.current(s.apply(r, f))
+			b, _ := io.ReadAll(s.current(200).Body)
+			v1 = string(b)
+			s.edit(func(m map[string]any) { m["other"] = "x" })
+			return resp, nil
+		case 4: // the round's write W1, If-Match "2": lost on the way, not landed
+			return nil, errLost
+		case 5: // the read-back: version 1, older than W1's base
+			return s.resp(200, `"1"`, v1), nil
+		}
+		return nil, nil
+	}
+	c, err := ifmatch.NewClient(testAccount, canaryToken, ifmatch.WithBaseURL(testBase),
+		ifmatch.WithHTTPClient(&http.Client{Transport: s}),
+		ifmatch.WithTransportRetry(3, time.Microsecond, time.Millisecond),
+		ifmatch.WithUpdateDefaults(ifmatch.BackoffBounds(0, 0), ifmatch.CommitMarkers(""), ifmatch.MaxAttempts(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := c.Workspace(testWS)
+	leadDone := make(chan error, 1)
+	go func() { _, err := ws.UpdateTask(ctxT(t), testTask, setKey("lead", "1")); leadDone <- err }()
+	<-held
+	aOut, bOut := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := ws.UpdateTask(ctxT(t), testTask, func(tk *ifmatch.Task) error {
+			if tk.Attributes["other"] == nil {
+				return errors.New("b refuses")
+			}
+			tk.Attributes["b"] = "1"
+			return nil
+		})
+		bOut <- err
+	}()
+	waitQueued(t, c, 1)
+	go func() { _, err := ws.UpdateTask(ctxT(t), testTask, setKey("a", "1")); aOut <- err }()
+	waitQueued(t, c, 2)
+	close(release)
+	if err := <-leadDone; err != nil {
+		t.Fatalf("lead: %v", err)
+	}
+	aErr, bErr := <-aOut, <-bOut
+	if !isUnknown(aErr) {
+		t.Errorf("A: %v, want ErrOutcomeUnknown", aErr)
+	}
+	if !isUnknown(bErr) {
+		t.Errorf("B: %v, want ErrOutcomeUnknown: W1 carries its change and may still land (log %v)", bErr, s.Log())
+	}
+}

@@ -330,13 +330,12 @@ func TestAdvCoMutatorNeverOutlivesCall(t *testing.T) {
 }
 
 // With Idempotent() and CommitMarkers, a round's write whose answer was lost
-// is proved Superseded by the read-back (another writer took its base and
-// made A's change itself). On the re-run A's mutator finds nothing to do,
-// B's change is written: the round's result is Updated, and answer() tells A
-// Updated because A is still marked ambiguous (coalesce.go answer: `res ==
-// Updated && idempotent && m.ambiguous`; observeRound never clears
-// ambiguous when a marker proves the write never landed). A alone says
-// Unchanged, as does every serial order: A's change was never written.
+// meets a read-back at a version another writer (without markers) made on
+// its base, with A's change. A alone and A in a round must say the same.
+// (adv4: that read proves nothing about A's write, since a read served
+// stale at a version older than the base shows as much; so both say
+// Updated, which for Idempotent means A's write or one to the same effect
+// landed, as here: see update.unproven. adv2 had both say Unchanged.)
 func TestAdvCoSupersededWriteNotUpdated(t *testing.T) {
 	opts := []ifmatch.UpdateOption{ifmatch.Idempotent(), ifmatch.CommitMarkers("")}
 	supersede := func(a *advTask) func(int) advAction {
@@ -360,8 +359,8 @@ func TestAdvCoSupersededWriteNotUpdated(t *testing.T) {
 		a.setHook(supersede(a))
 		var r ifmatch.OperationResult
 		_, err := ws.UpdateTask(ctxT(t), testTask, setK, append(opts, ifmatch.ReportResult(&r), ifmatch.Alone())...)
-		if err != nil || r != ifmatch.Unchanged {
-			t.Fatalf("alone: %v %q, want Unchanged (the reference)", err, r)
+		if err != nil || r != ifmatch.Updated {
+			t.Fatalf("alone: %v %q, want Updated (the reference)", err, r)
 		}
 	}
 
@@ -384,8 +383,8 @@ func TestAdvCoSupersededWriteNotUpdated(t *testing.T) {
 	if B.err != nil || B.res != ifmatch.Updated {
 		t.Errorf("B: %v %q", B.err, B.res)
 	}
-	if A.err != nil || A.res != ifmatch.Unchanged {
-		t.Fatalf("A: %v %q, want Unchanged: its write never landed (the marker proved it) and k=1 is the other writer's", A.err, A.res)
+	if A.err != nil || A.res != ifmatch.Updated {
+		t.Fatalf("A: %v %q, want Updated, as alone", A.err, A.res)
 	}
 }
 

@@ -687,7 +687,8 @@ func (u *update[T]) reread() (*T, error) {
 
 // doubt reports whether read v leaves unproven that the write of u.token,
 // refused or unanswered, did not land: no other marked write took its place
-// there (see unproven). It then notes the write as unproven.
+// there (see unproven). It then notes the write as unproven, and tells a
+// round (and an Idempotent call's result) that it may have landed.
 func (u *update[T]) doubt(v *T) bool {
 	if marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Superseded {
 		return false
@@ -697,6 +698,8 @@ func (u *update[T]) doubt(v *T) bool {
 		w.restore = u.cfg.snapshot()
 	}
 	u.unproven = append(u.unproven, w)
+	u.maybeLanded = u.maybeLanded || u.cfg.idempotent // as after an Unknown verdict (see unchangedResult)
+	u.tell(marker.Unknown)
 	return true
 }
 
@@ -799,7 +802,7 @@ func (u *update[T]) settle(cause error) (*T, error) {
 	}
 	u.cur, u.fromCache = fresh, false
 	v := u.verdict(fresh)
-	if v != marker.Superseded || !u.doubt(fresh) { // a doubted write stays open to a round
+	if v != marker.Superseded || !u.doubt(fresh) {
 		u.tell(v)
 	}
 	switch v {
