@@ -316,3 +316,75 @@ func TestAdv4CoalescedUnprovenWriteKeepsMembersAmbiguous(t *testing.T) {
 		t.Errorf("B: %v, want ErrOutcomeUnknown: W1 carries its change and may still land (log %v)", bErr, s.Log())
 	}
 }
+
+// A caller's context that ends at each step in turn (as the k-th request is
+// answered) of a call with CommitMarkers meeting each fault the adv3 fixes
+// handle (a write delivered twice, with the re-read served stale; a
+// conflict; a lost answer, landed or not): the call returns, and its claim
+// is true (nil: applied once; ErrOutcomeUnknown: at most once; any other
+// error: not applied). Unknown is allowed only where no read had settled
+// the write when the context ended.
+func TestAdv4ContextEndsAtEachStepWithMarkers(t *testing.T) {
+	noLeak(t)
+	base := `{"n":0}`
+	type script func(s *advServer, n int, r *http.Request, f url.Values) (*http.Response, error)
+	faults := map[string]script{
+		"dup412": func(s *advServer, n int, r *http.Request, f url.Values) (*http.Response, error) {
+			if r.Method == http.MethodPost && n == 1 {
+				s.apply(r, f)
+				return s.errResp(412), nil
+			}
+			return nil, nil
+		},
+		"dup412-stale": func(s *advServer, n int, r *http.Request, f url.Values) (*http.Response, error) {
+			switch {
+			case r.Method == http.MethodPost && n == 1:
+				s.apply(r, f)
+				return s.errResp(412), nil
+			case n == 2 || n == 3:
+				return s.resp(200, `"0"`, taskBody(base, 0)), nil
+			}
+			return nil, nil
+		},
+		"conflict": func(s *advServer, n int, r *http.Request, f url.Values) (*http.Response, error) {
+			if r.Method == http.MethodPost && n == 1 {
+				s.edit(func(m map[string]any) { markedWrite(m, "other") })
+			}
+			return nil, nil
+		},
+		"lost": func(s *advServer, n int, r *http.Request, f url.Values) (*http.Response, error) {
+			if r.Method == http.MethodPost && n == 1 {
+				return nil, errLost
+			}
+			return nil, nil
+		},
+		"lost-landed": func(s *advServer, n int, r *http.Request, f url.Values) (*http.Response, error) {
+			if r.Method == http.MethodPost && n == 1 {
+				s.apply(r, f)
+				return nil, errLost
+			}
+			return nil, nil
+		},
+	}
+	for name, fault := range faults {
+		for k := 0; k < 8; k++ {
+			s := newAdvServer(base)
+			ctx, cancel := context.WithCancel(ctxT(t))
+			s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+				if n == k {
+					cancel() // the answer to request k arrives as the context ends
+				}
+				return fault(s, n, r, f)
+			}
+			_, err := s.client(t, ifmatch.BackoffBounds(0, 0)).Workspace(testWS).UpdateTask(ctx, testTask, advIncr, ifmatch.CommitMarkers(""))
+			n := s.Attr("n")
+			switch {
+			case err == nil && n != "1", isUnknown(err) && n != "0" && n != "1", err != nil && !isUnknown(err) && n != "0":
+				t.Errorf("%s, context ends at request %d: n = %s, err %v", name, k, n, err)
+			case isUnknown(err) && name == "conflict" && k != 1:
+				t.Errorf("%s, context ends at request %d: %v; only a 412 no read checked is unknown", name, k, err)
+			}
+			cancel()
+		}
+	}
+}
