@@ -7,10 +7,13 @@ package ifmatch_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -386,5 +389,48 @@ func TestAdv4ContextEndsAtEachStepWithMarkers(t *testing.T) {
 			}
 			cancel()
 		}
+	}
+}
+
+// An unproven write (a write delivered twice whose re-read was served stale,
+// older than its base, made by a writer without markers) is checked for in
+// every later base; but a base read after more marked writes than the
+// history keeps no longer shows where its token would be. Here the listen
+// read after the next conflict (another writer in a run of writes) comes
+// after 33 other marked writes: the call wrote again on it and applied the
+// increment twice. Such a read proves nothing: ErrOutcomeUnknown.
+func TestAdv4UnprovenWritePushedOutOfHistory(t *testing.T) {
+	s := newAdvServer(`{"n":0,"_ifmatch_writes":["1.AAAAAAAA"]}`)
+	var bodies []string // the body at each version, by version
+	keep := func() { b, _ := io.ReadAll(s.current(200).Body); bodies = append(bodies, string(b)) }
+	keep()
+	for range 3 { // versions 1 to 3: a writer without markers
+		s.edit(func(m map[string]any) { m["other"] = json.Number(strconv.Itoa(len(bodies))) })
+		keep()
+	}
+	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+		switch n {
+		case 1: // our write, If-Match "3": delivered twice, it lands and is answered 412
+			s.apply(r, f)
+			return s.errResp(412), nil
+		case 2: // the re-read: version 1, stale
+			return s.resp(200, `"1"`, bodies[1]), nil
+		case 4: // the re-read after the next write's 412: version 3, stale
+			return s.resp(200, `"3"`, bodies[3]), nil
+		case 5: // the listen read, after 33 marked writes of others
+			for i := range 33 {
+				s.edit(func(m map[string]any) { markedWrite(m, fmt.Sprintf("o%d", i)) })
+			}
+		}
+		return nil, nil
+	}
+	var r ifmatch.OperationResult
+	_, err := s.client(t, ifmatch.BackoffBounds(0, 0)).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
+		ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
+	if s.Attr("n") != "1" {
+		t.Errorf("n = %s (err %v, %q; requests %v): the increment was applied again", s.Attr("n"), err, r, s.Log())
+	}
+	if !isUnknown(err) {
+		t.Errorf("err = %v %q, want ErrOutcomeUnknown", err, r)
 	}
 }

@@ -368,9 +368,9 @@ type update[T any] struct {
 
 // unprovenWrite is a marked write whose fate no read proved.
 type unprovenWrite[T any] struct {
-	token   string
-	sent    *T     // the state it would produce
-	restore func() // a round's callers' part in the run that built it, or nil
+	token, top string // its marker, and the newest one of its base
+	sent       *T     // the state it would produce
+	restore    func() // a round's callers' part in the run that built it, or nil
 }
 
 // run reads, then applies the mutator and writes until done.
@@ -409,6 +409,9 @@ func (u *update[T]) resend() (*T, OperationResult, error) {
 func (u *update[T]) step() (*T, OperationResult, error) {
 	if v := u.unprovenLanded(); v != nil {
 		return v, Updated, nil
+	}
+	if err := u.checkUnproven(); err != nil {
+		return nil, "", err
 	}
 	base, work, form, err := u.apply()
 	switch {
@@ -693,7 +696,7 @@ func (u *update[T]) doubt(v *T) bool {
 	if marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Superseded {
 		return false
 	}
-	w := unprovenWrite[T]{token: u.token, sent: u.sent}
+	w := unprovenWrite[T]{token: u.token, top: u.baseTop, sent: u.sent}
 	if u.cfg.snapshot != nil {
 		w.restore = u.cfg.snapshot()
 	}
@@ -714,6 +717,38 @@ func (u *update[T]) unprovenLanded() *T {
 			return u.written(w.sent, "")
 		}
 	}
+	return nil
+}
+
+// checkUnproven is what the version read says of the unproven writes
+// before the loop builds a write on it: a write whose place another marked
+// write took never can land (it is dropped); one of which the read shows no
+// marked write since its base, that base's newest token still there, stays
+// unproven; of any other the read cannot tell (its place was pushed out of
+// the history, or the history edited): the call's outcome is unknown
+// (errUnproven; an Idempotent call goes on).
+func (u *update[T]) checkUnproven() error {
+	if len(u.unproven) == 0 {
+		return nil
+	}
+	hist := (*u.ops.obj(u.cur))[u.mk]
+	kept := u.unproven[:0]
+	for _, w := range u.unproven {
+		switch marker.Check(hist, w.token) {
+		case marker.Superseded:
+			continue
+		case marker.Absent:
+			if w.top == "" || marker.Has(hist, w.top) {
+				kept = append(kept, w)
+				continue
+			}
+		}
+		u.maybeLanded = true
+		if !u.cfg.idempotent {
+			return errUnproven
+		}
+	}
+	u.unproven = kept
 	return nil
 }
 
@@ -1040,9 +1075,10 @@ func transient(err error) bool {
 	return !errors.As(err, &ae) || ae.Status == http.StatusTooManyRequests || ae.Status >= 500
 }
 
-// errUnproven is the error of a call whose mutator found nothing to change
-// while an earlier write of it may have landed (see unproven).
-var errUnproven = errors.New("ifmatch: nothing left to change, and no read proved whether an earlier write landed")
+// errUnproven is the error of a call that cannot go on while an earlier
+// write of it may have landed (see unproven): its mutator found nothing
+// left to change, or a read no longer shows where that write's token would be.
+var errUnproven = errors.New("ifmatch: no read proved whether an earlier write of this call landed")
 
 // errStaleRead is the error of read-backs that kept showing a version the
 // loop knows is gone (see movedOn).
