@@ -434,3 +434,40 @@ func TestAdv4UnprovenWritePushedOutOfHistory(t *testing.T) {
 		t.Errorf("err = %v %q, want ErrOutcomeUnknown", err, r)
 	}
 }
+
+// With CommitMarkers, 32 marked writes of others land between a call's read
+// and its write, which meets 412: the re-read's history no longer holds the
+// newest token of the write's base (pushed out by the cap), but it holds
+// another token with the write's own number, which proves the write never
+// landed, nor can. The re-read was refused as stale (it lacks that base
+// token) and read three more times before the call gave up with
+// ErrOutcomeUnknown, a question the first re-read had answered.
+func TestAdv4BaseTokenPushedOutStillProvesSuperseded(t *testing.T) {
+	for _, others := range []int{32, 33} {
+		s := newAdvServer(`{"n":0,"_ifmatch_writes":["1.AAAAAAAA"]}`)
+		s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
+			if r.Method == http.MethodPost && n == 1 {
+				for i := range others {
+					s.edit(func(m map[string]any) { markedWrite(m, fmt.Sprintf("o%d", i)) })
+				}
+			}
+			return nil, nil
+		}
+		var r ifmatch.OperationResult
+		_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
+			ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
+		if others == 32 {
+			if err != nil || r != ifmatch.Updated || s.Attr("n") != "1" {
+				t.Errorf("%d others: %v %q, n = %s: want Updated, once", others, err, r, s.Attr("n"))
+			}
+			wantLog(t, s, "GET", `POST "0"`, "GET", `POST "32"`)
+			continue
+		}
+		// 33: the write's own number is pushed out too: nobody can tell, and
+		// one read says so.
+		if !isUnknown(err) || s.Attr("n") != "0" {
+			t.Errorf("%d others: %v, n = %s: want ErrOutcomeUnknown", others, err, s.Attr("n"))
+		}
+		wantLog(t, s, "GET", `POST "0"`, "GET")
+	}
+}

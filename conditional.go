@@ -755,8 +755,9 @@ func (u *update[T]) checkUnproven() error {
 // movedOn accepts a read after a 412: one with a usable ETag and, while a
 // copy of the refused marked write may have landed, one that shows a later
 // version than the one it was refused on: another ETag, and the newest
-// token of the write's base in its history. A read without them is stale (a
-// replica behind) and cannot show the copy.
+// token of the write's base in its history, or pushed out of it by later
+// ones (in the same incarnation). A read without them is stale (a replica
+// behind) and cannot show the copy.
 func (u *update[T]) movedOn(v *T) bool {
 	if !u.hasETag(v) {
 		return false
@@ -764,7 +765,10 @@ func (u *update[T]) movedOn(v *T) bool {
 	if !u.copyMayHaveLanded() {
 		return true
 	}
-	return !sameETag(*u.ops.etag(v), u.last.ETag) && (u.baseTop == "" || marker.Has((*u.ops.obj(v))[u.mk], u.baseTop))
+	hist := (*u.ops.obj(v))[u.mk]
+	later := u.baseTop == "" || marker.Has(hist, u.baseTop) ||
+		marker.PushedOut(hist, u.baseTop) && (u.ops.born == nil || u.ops.born(v) == u.baseBorn)
+	return later && !sameETag(*u.ops.etag(v), u.last.ETag)
 }
 
 // copyMayHaveLanded reports a marked write answered 412 whose token no read

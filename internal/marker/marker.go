@@ -110,6 +110,24 @@ func Has(v any, tok string) bool {
 	return false
 }
 
+// PushedOut reports whether the history v once held tok and no longer
+// does: every token of v is newer (higher seq) than tok, so later writes
+// pushed it out of the bounded history.
+func PushedOut(v any, tok string) bool {
+	seq, ok := seqOf(tok)
+	if !ok || Has(v, tok) {
+		return false
+	}
+	list, _ := v.([]any)
+	for _, e := range list {
+		s, _ := e.(string)
+		if n, ok := seqOf(s); ok && n <= seq {
+			return false
+		}
+	}
+	return len(list) > 0
+}
+
 // Check tells what the history v says about tok.
 func Check(v any, tok string) Verdict {
 	seq, ok := seqOf(tok)

@@ -74,3 +74,18 @@ func TestAppendKeepsTheLastMax(t *testing.T) {
 		t.Fatalf("Check of a pushed-out token = %v", got)
 	}
 }
+
+func TestPushedOut(t *testing.T) {
+	h := []any{"3.a", "4.b"}
+	for _, c := range []struct {
+		tok  string
+		want bool
+	}{{"2.x", true}, {"1.x", true}, {"3.a", false}, {"3.z", false}, {"5.x", false}, {"bad", false}} {
+		if got := PushedOut(h, c.tok); got != c.want {
+			t.Errorf("PushedOut(%v, %q) = %t", h, c.tok, got)
+		}
+	}
+	if PushedOut(nil, "1.x") || PushedOut([]any{}, "1.x") {
+		t.Error("an empty history pushed nothing out: it was edited, or never had the token")
+	}
+}
