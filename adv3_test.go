@@ -73,7 +73,7 @@ func TestAdv3CoalescedResend412KeepsMembersExposed(t *testing.T) {
 
 // A write delivered twice (a proxy that retried the POST after its first
 // copy committed) is answered 412. With CommitMarkers the loop's re-read
-// finds its own token and answers Updated, once (conditional.go, reread).
+// finds its own token and answers Updated, once (settle.go, reread).
 // In a coalesced round the 412 was reported to the members as a refusal
 // first, which cleared their exposure: a member whose context ended during
 // that re-read was told context.Canceled, "not applied", while the re-read
