@@ -877,11 +877,12 @@ func list[T any](ctx context.Context, c *Client, r *request, key string, dec fun
 // pager is the walk through one list's pages: the page at u, the status it
 // was read with, and the run of pages in a row that held no item.
 type pager struct {
-	c      *Client
-	r      *request
-	u      *url.URL
-	status int
-	empty  int
+	c       *Client
+	r       *request
+	u       *url.URL
+	status  int
+	empty   int
+	visited map[string]bool // the pages read so far, to stop a cycle of links
 }
 
 // read reads the page at p.u, once ctx allows, and returns its raw items
@@ -935,8 +936,8 @@ func yieldItems[T any](p *pager, items []json.RawMessage, id identity, dec func(
 
 // advance moves p to next, the next_page_url of the page just read, which
 // held n items. It fails after [MaxEmptyPages] empty pages in a row, on a
-// next_page_url [Client.nextPage] refuses, and on one that is the page just
-// read.
+// next_page_url [Client.nextPage] refuses, and on one that leads back to a
+// page already read (which would hand out the same items again, without end).
 func (p *pager) advance(next string, n int) error {
 	if n == 0 {
 		p.empty++
@@ -950,8 +951,12 @@ func (p *pager) advance(next string, n int) error {
 	if err != nil {
 		return p.bad("next_page_url " + err.Error())
 	}
-	if nu.String() == p.u.String() {
-		return p.bad("next_page_url is the page just read")
+	if p.visited == nil {
+		p.visited = map[string]bool{}
+	}
+	p.visited[p.u.String()] = true
+	if p.visited[nu.String()] {
+		return p.bad("next_page_url leads back to a page already read")
 	}
 	p.u = nu
 	return nil

@@ -148,6 +148,24 @@ func TestListSelfLinkStops(t *testing.T) {
 	}
 }
 
+// Links that cycle (Page=1 → Page=2 → Page=1) end the list when they lead
+// back, instead of handing out the same Tasks again until the context ends.
+func TestListCycleStops(t *testing.T) {
+	t.Parallel()
+	link := func(page int) string { return fmt.Sprintf("/v1/Workspaces/%s/Tasks?Page=%d", testWS, page) }
+	c, seen := pager(t, link(1), func(w http.ResponseWriter, r *http.Request) {
+		next := link(1)
+		if r.URL.Query().Get("Page") == "1" {
+			next = link(2)
+		}
+		fmt.Fprintf(w, `{"tasks":[%s],"meta":{"next_page_url":%q}}`, taskBody(`{}`, 1), next)
+	})
+	n, err := collect(t, c)
+	if n != 3 || !errors.Is(err, ifmatch.ErrBadResponse) || !strings.Contains(err.Error(), "already read") || len(*seen) != 3 {
+		t.Fatalf("got %d tasks, err %v, %d requests; want 3, ErrBadResponse about a page already read, 3", n, err, len(*seen))
+	}
+}
+
 // A list stops at its context: cancelled between items, no further page is
 // requested and the iteration ends with the context's error.
 func TestListHonoursContext(t *testing.T) {
