@@ -849,7 +849,7 @@ const MaxEmptyPages = 10
 // list walks a Twilio list: the items under key on each page, decoded with
 // dec, then the page at meta.next_page_url (see [Client.nextPage]). It checks
 // ctx before each page, and ends with an error after [MaxEmptyPages] empty
-// pages in a row or a next page that is the page just read. An error ends
+// pages in a row or a next page already read. An error ends
 // the iteration.
 func list[T any](ctx context.Context, c *Client, r *request, key string, dec func([]byte, string) (*T, error)) iter.Seq2[*T, error] {
 	r.page = true
