@@ -767,9 +767,11 @@ func transient(err error) bool {
 // left to change, or a read no longer shows where that write's token would be.
 var errUnproven = errors.New("ifmatch: no read proved whether an earlier write of this call landed")
 
-// errStaleRead is the error of read-backs that kept showing a version the
-// loop knows is gone (see movedOn).
-var errStaleRead = errors.New("ifmatch: the read-back kept showing a version a 412 said was gone")
+// errStaleRead is the error of read-backs that never showed a version that
+// settles the write (see movedOn): reads served stale, or a resource whose
+// marker history another writer wiped, or (Sync) one created again.
+var errStaleRead = errors.New("ifmatch: no read-back showed a version that settles the write " +
+	"(reads stale, the marker history wiped by another writer, or the resource created again)")
 
 // readBackTries bounds the reads that settle a write whose answer was lost
 // or follow a conflict (each read itself has the transport's retries).
