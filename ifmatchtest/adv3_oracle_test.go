@@ -3,6 +3,7 @@ package ifmatchtest_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/ifmatch-go/ifmatch"
 	"github.com/ifmatch-go/ifmatch/ifmatchtest"
@@ -57,20 +58,7 @@ const modeKeyMarkers soakMode = "key+markers"
 // without CommitMarkers.
 func TestAdv3OracleIdempotencyKey(t *testing.T) {
 	t.Parallel()
-	for _, style := range ifmatchtest.ETagStyles {
-		for _, shared := range []bool{false, true} {
-			for _, res := range append(oracleResources[:len(oracleResources):len(oracleResources)], resWorker) {
-				for _, mode := range []soakMode{modeKey, modeKeyMarkers} {
-					c := oracleCell{style: style, shared: shared, mode: mode, res: res}
-					t.Run(c.name(), func(t *testing.T) {
-						quarter(t, c)
-						t.Parallel()
-						runOracleCell(t, c, *soakFor)
-					})
-				}
-			}
-		}
-	}
+	forEveryCell(t, []soakMode{modeKey, modeKeyMarkers}, nil, runOracleCell)
 }
 
 // TestAdv3OracleDuplicatedPOST is the oracle soak with writes delivered
@@ -84,22 +72,8 @@ func TestAdv3OracleIdempotencyKey(t *testing.T) {
 // known limit: 412 is a refusal unless markers say otherwise).
 func TestAdv3OracleDuplicatedPOST(t *testing.T) {
 	t.Parallel()
-	dup := []ifmatchtest.Fault{{Kind: ifmatchtest.CommitThen412, Method: "POST", Rate: 0.05},
-		{Kind: ifmatchtest.StaleRead, Method: "GET", Rate: 0.1}}
-	for _, style := range ifmatchtest.ETagStyles {
-		for _, shared := range []bool{false, true} {
-			for _, res := range append(oracleResources[:len(oracleResources):len(oracleResources)], resWorker) {
-				for _, mode := range []soakMode{modeMarkers, modeKeyMarkers} {
-					c := oracleCell{style: style, shared: shared, mode: mode, res: res, extra: dup}
-					t.Run(c.name(), func(t *testing.T) {
-						quarter(t, c)
-						t.Parallel()
-						runOracleCell(t, c, *soakFor)
-					})
-				}
-			}
-		}
-	}
+	dup := dupFaults(0.1)
+	forEveryCell(t, []soakMode{modeMarkers, modeKeyMarkers}, dup, runOracleCell)
 }
 
 // TestAdv3OracleStaleReads is the oracle soak with reads served stale
@@ -110,20 +84,7 @@ func TestAdv3OracleDuplicatedPOST(t *testing.T) {
 func TestAdv3OracleStaleReads(t *testing.T) {
 	t.Parallel()
 	stale := []ifmatchtest.Fault{{Kind: ifmatchtest.StaleRead, Method: "GET", Rate: 0.15}}
-	for _, style := range ifmatchtest.ETagStyles {
-		for _, shared := range []bool{false, true} {
-			for _, res := range append(oracleResources[:len(oracleResources):len(oracleResources)], resWorker) {
-				for _, mode := range append(oracleModes[:len(oracleModes):len(oracleModes)], modeKey, modeKeyMarkers) {
-					c := oracleCell{style: style, shared: shared, mode: mode, res: res, extra: stale}
-					t.Run(c.name(), func(t *testing.T) {
-						quarter(t, c)
-						t.Parallel()
-						runOracleCell(t, c, *soakFor)
-					})
-				}
-			}
-		}
-	}
+	forEveryCell(t, append(oracleModes[:len(oracleModes):len(oracleModes)], modeKey, modeKeyMarkers), stale, runOracleCell)
 }
 
 // StaleRead serves the answer a URL had before its current version, and
@@ -165,4 +126,32 @@ func quarter(t *testing.T, c oracleCell) {
 	if int(c.style) != pick%len(ifmatchtest.ETagStyles) {
 		t.Skip("adv3: runs with -soak (one ETag style in four without it)")
 	}
+}
+
+// forEveryCell runs run (runOracleCell or a variant) in a parallel subtest
+// per cell: every ETag style, separate and shared clients, every resource
+// of the main soak and a Worker, every mode in modes, with the extra faults;
+// without -soak a quarter of the cells run (see quarter).
+func forEveryCell(t *testing.T, modes []soakMode, extra []ifmatchtest.Fault, run func(*testing.T, oracleCell, time.Duration)) {
+	for _, style := range ifmatchtest.ETagStyles {
+		for _, shared := range []bool{false, true} {
+			for _, res := range append(oracleResources[:len(oracleResources):len(oracleResources)], resWorker) {
+				for _, mode := range modes {
+					c := oracleCell{style: style, shared: shared, mode: mode, res: res, extra: extra}
+					t.Run(c.name(), func(t *testing.T) {
+						quarter(t, c)
+						t.Parallel()
+						run(t, c, *soakFor)
+					})
+				}
+			}
+		}
+	}
+}
+
+// dupFaults are writes delivered twice (CommitThen412, 5% of POSTs) and
+// reads served stale (StaleRead, at staleRate of GETs).
+func dupFaults(staleRate float64) []ifmatchtest.Fault {
+	return []ifmatchtest.Fault{{Kind: ifmatchtest.CommitThen412, Method: "POST", Rate: 0.05},
+		{Kind: ifmatchtest.StaleRead, Method: "GET", Rate: staleRate}}
 }

@@ -19,22 +19,8 @@ const modeIdemMarkers soakMode = "idempotent+markers"
 // markers modes it left out: Fair() and Idempotent() with CommitMarkers.
 func TestAdv4OracleDuplicatedPOSTMore(t *testing.T) {
 	t.Parallel()
-	dup := []ifmatchtest.Fault{{Kind: ifmatchtest.CommitThen412, Method: "POST", Rate: 0.05},
-		{Kind: ifmatchtest.StaleRead, Method: "GET", Rate: 0.1}}
-	for _, style := range ifmatchtest.ETagStyles {
-		for _, shared := range []bool{false, true} {
-			for _, res := range append(oracleResources[:len(oracleResources):len(oracleResources)], resWorker) {
-				for _, mode := range []soakMode{modeFairMarkers, modeIdemMarkers} {
-					c := oracleCell{style: style, shared: shared, mode: mode, res: res, extra: dup}
-					t.Run(c.name(), func(t *testing.T) {
-						quarter(t, c)
-						t.Parallel()
-						runOracleCell(t, c, *soakFor)
-					})
-				}
-			}
-		}
-	}
+	dup := dupFaults(0.1)
+	forEveryCell(t, []soakMode{modeFairMarkers, modeIdemMarkers}, dup, runOracleCell)
 }
 
 // TestAdv4OracleMixedWriters is the oracle soak of writers with
@@ -45,22 +31,8 @@ func TestAdv4OracleDuplicatedPOSTMore(t *testing.T) {
 // twice is a conflict by design (see TestAdv3OracleDuplicatedPOST).
 func TestAdv4OracleMixedWriters(t *testing.T) {
 	t.Parallel()
-	dup := []ifmatchtest.Fault{{Kind: ifmatchtest.CommitThen412, Method: "POST", Rate: 0.05},
-		{Kind: ifmatchtest.StaleRead, Method: "GET", Rate: 0.15}}
-	for _, style := range ifmatchtest.ETagStyles {
-		for _, shared := range []bool{false, true} {
-			for _, res := range append(oracleResources[:len(oracleResources):len(oracleResources)], resWorker) {
-				for _, mode := range []soakMode{modeMarkers, modeKeyMarkers} {
-					c := oracleCell{style: style, shared: shared, mode: mode, res: res, extra: dup}
-					t.Run(c.name(), func(t *testing.T) {
-						quarter(t, c)
-						t.Parallel()
-						runMixedCell(t, c, *soakFor)
-					})
-				}
-			}
-		}
-	}
+	dup := dupFaults(0.15)
+	forEveryCell(t, []soakMode{modeMarkers, modeKeyMarkers}, dup, runMixedCell)
 }
 
 // runMixedCell is runOracleCell with a second group of writers in
