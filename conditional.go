@@ -581,7 +581,7 @@ func (u *update[T]) mark(work *T, form url.Values) (_ url.Values, token, top str
 	if u.mk == "" {
 		return form, "", "", nil
 	}
-	prev := (*u.ops.obj(u.cur))[u.mk] // a history: apply checked it
+	prev := u.history(u.cur) // a history: apply checked it
 	token, top = marker.Next(prev), marker.Top(prev)
 	if obj := u.ops.obj(work); *obj == nil { // the mutator may have cleared it
 		*obj = map[string]any{}

@@ -62,7 +62,7 @@ func (u *update[T]) reread() (*T, error) {
 	if !u.copyMayHaveLanded() {
 		return nil, nil
 	}
-	if marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Landed {
+	if marker.Check(u.history(v), u.token) == marker.Landed {
 		return u.written(u.sent, ""), nil
 	}
 	if !u.doubt(v) {
@@ -77,7 +77,7 @@ func (u *update[T]) reread() (*T, error) {
 // there (see unproven). It then notes the write as unproven, and tells a
 // round (and an Idempotent call's result) that it may have landed.
 func (u *update[T]) doubt(v *T) bool {
-	if marker.Check((*u.ops.obj(v))[u.mk], u.token) == marker.Superseded {
+	if marker.Check(u.history(v), u.token) == marker.Superseded {
 		return false
 	}
 	w := unprovenWrite[T]{token: u.token, top: u.baseTop, sent: u.sent}
@@ -94,7 +94,7 @@ func (u *update[T]) doubt(v *T) bool {
 // the version read shows its token: it landed after all.
 func (u *update[T]) unprovenLanded() *T {
 	for _, w := range u.unproven {
-		if marker.Has((*u.ops.obj(u.cur))[u.mk], w.token) {
+		if marker.Has(u.history(u.cur), w.token) {
 			if w.restore != nil {
 				w.restore() // the callers are answered as the run that built it left them
 			}
@@ -115,7 +115,7 @@ func (u *update[T]) checkUnproven() error {
 	if len(u.unproven) == 0 {
 		return nil
 	}
-	hist := (*u.ops.obj(u.cur))[u.mk]
+	hist := u.history(u.cur)
 	kept := u.unproven[:0]
 	for _, w := range u.unproven {
 		switch marker.Check(hist, w.token) {
@@ -149,7 +149,7 @@ func (u *update[T]) movedOn(v *T) bool {
 	if !u.copyMayHaveLanded() {
 		return true
 	}
-	hist := (*u.ops.obj(v))[u.mk]
+	hist := u.history(v)
 	later := u.baseTop == "" || marker.Has(hist, u.baseTop) ||
 		marker.PushedOut(hist, u.baseTop) && (u.ops.born == nil || u.ops.born(v) == u.baseBorn)
 	return later && !sameETag(*u.ops.etag(v), u.last.ETag)
@@ -260,12 +260,16 @@ func (u *update[T]) tell(v marker.Verdict) {
 // landed; nothing proves otherwise).
 func (u *update[T]) verdict(fresh *T) marker.Verdict {
 	now := *u.ops.etag(fresh)
-	gone := u.baseGone || !sameETag(now, u.pending) && checkETag(now) == nil ||
+	// A version after the pending write's base. A read at the base itself,
+	// after a 412 proved it gone, is stale (a replica behind) and shows
+	// nothing of what took it.
+	later := checkETag(now) == nil && !sameETag(now, u.pending)
+	gone := u.baseGone || later ||
 		u.ops.born != nil && u.ops.born(fresh) != u.baseBorn // created again: our base went with the old one
 	if u.mk != "" {
-		history := (*u.ops.obj(fresh))[u.mk]
+		history := u.history(fresh)
 		switch v := marker.Check(history, u.token); {
-		case v == marker.Absent && gone && marker.Has(history, u.baseTop) && u.successor(now):
+		case v == marker.Absent && gone && marker.Has(history, u.baseTop) && later:
 			// A write without a marker took our base; the history is the
 			// one our write extended, so ours is not hiding in an edit.
 			return marker.Superseded
@@ -281,14 +285,6 @@ func (u *update[T]) verdict(fresh *T) marker.Verdict {
 	return marker.Unknown
 }
 
-// successor reports whether a read-back at version now shows a version
-// after the pending write's base: a read at the base itself, after a 412
-// proved it gone, is stale (a replica behind) and shows nothing of what
-// took it.
-func (u *update[T]) successor(now string) bool {
-	return checkETag(now) == nil && !sameETag(now, u.pending)
-}
-
 // decisive reports whether a read-back can settle the pending write: it
 // has a usable ETag, or our marker decides without one.
 func (u *update[T]) decisive(v *T) bool {
@@ -300,6 +296,9 @@ func (u *update[T]) decisive(v *T) bool {
 }
 
 func (u *update[T]) hasETag(v *T) bool { return checkETag(*u.ops.etag(v)) == nil }
+
+// history is the commit markers' history in v; only for a call with markers.
+func (u *update[T]) history(v *T) any { return (*u.ops.obj(v))[u.mk] }
 
 // readBack reads the resource when the call cannot go on without it, up to
 // readBackTries times with growing jittered pauses, until a read is ok: a
