@@ -227,15 +227,8 @@ func TestAdv3StaleReadBackAfterResend412(t *testing.T) {
 		}
 		return nil, nil
 	}
-	var r ifmatch.OperationResult
-	_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
-		ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
-	if s.Commits() != 1 || s.Attr("n") != "1" {
-		t.Errorf("n = %s after %d commits (err %v, %q): the increment was applied again", s.Attr("n"), s.Commits(), err, r)
-	}
-	if !(err == nil && r == ifmatch.Updated || isUnknown(err)) {
-		t.Errorf("err = %v, want Updated or ErrOutcomeUnknown", err)
-	}
+	r, err := markedIncr(t, s, zero())
+	wantIncrementOnce(t, s, r, err)
 }
 
 // The same duplicated delivery, and the caller's context ends in the
@@ -291,15 +284,8 @@ func TestAdv3Duplicated412ThenStaleReRead(t *testing.T) {
 		}
 		return nil, nil
 	}
-	var r ifmatch.OperationResult
-	_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
-		ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
-	if s.Commits() != 1 || s.Attr("n") != "1" {
-		t.Errorf("n = %s after %d commits (err %v, %q): the increment was applied again", s.Attr("n"), s.Commits(), err, r)
-	}
-	if !(err == nil && r == ifmatch.Updated || isUnknown(err)) {
-		t.Errorf("err = %v, want Updated or ErrOutcomeUnknown", err)
-	}
+	r, err := markedIncr(t, s, zero())
+	wantIncrementOnce(t, s, r, err)
 }
 
 // As above, but the stale re-read is older still than the version the
@@ -321,9 +307,24 @@ func TestAdv3Duplicated412ThenStalerReRead(t *testing.T) {
 		}
 		return nil, nil
 	}
+	r, err := markedIncr(t, s, zero())
+	wantIncrementOnce(t, s, r, err)
+}
+
+// markedIncr runs advIncr in one UpdateTask call with CommitMarkers on s
+// (the Client's defaults given) and returns its result and error.
+func markedIncr(t *testing.T, s *advServer, defaults ...ifmatch.UpdateOption) (ifmatch.OperationResult, error) {
+	t.Helper()
 	var r ifmatch.OperationResult
-	_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
+	_, err := s.client(t, defaults...).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
 		ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
+	return r, err
+}
+
+// wantIncrementOnce checks a markedIncr call that met a fault: one commit,
+// the increment there once, and the call said Updated or ErrOutcomeUnknown.
+func wantIncrementOnce(t *testing.T, s *advServer, r ifmatch.OperationResult, err error) {
+	t.Helper()
 	if s.Commits() != 1 || s.Attr("n") != "1" {
 		t.Errorf("n = %s after %d commits (err %v, %q): the increment was applied again", s.Attr("n"), s.Commits(), err, r)
 	}

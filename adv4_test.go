@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/ifmatch-go/ifmatch"
 )
@@ -130,9 +129,7 @@ func TestAdv4StaleReadOlderThanUnmarkedBase(t *testing.T) {
 			}
 			return nil, nil
 		}
-		var r ifmatch.OperationResult
-		_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
-			ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
+		r, err := markedIncr(t, s, zero())
 		if s.Attr("n") != "1" {
 			t.Errorf("%s: n = %s after %d commits (err %v, %q): the increment was applied again", fault, s.Attr("n"), s.Commits(), err, r)
 		}
@@ -166,9 +163,7 @@ func TestAdv4StaleReadsTwiceOlderThanUnmarkedBase(t *testing.T) {
 		}
 		return nil, nil
 	}
-	var r ifmatch.OperationResult
-	_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
-		ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
+	r, err := markedIncr(t, s, zero())
 	if s.Attr("n") != "1" {
 		t.Errorf("n = %s after %d commits (err %v, %q): the increment was applied again", s.Attr("n"), s.Commits(), err, r)
 	}
@@ -193,12 +188,8 @@ func TestAdv4CoalescedUnprovenWriteAnswersItsRun(t *testing.T) {
 	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
 		switch n {
 		case 1: // the lead's write: held until A and B queue; then another writer, without markers
-			close(held)
-			<-release
-			resp := s.current(s.apply(r, f))
-			b, _ := io.ReadAll(s.current(200).Body)
-			v1 = string(b)
-			s.edit(func(m map[string]any) { m["other"] = "x" })
+			var resp *http.Response
+			resp, v1 = s.leadThenUnmarked(r, f, held, release)
 			return resp, nil
 		case 4: // the round's write W, If-Match "2": it lands, its answer is lost
 			s.apply(r, f)
@@ -208,13 +199,7 @@ func TestAdv4CoalescedUnprovenWriteAnswersItsRun(t *testing.T) {
 		}
 		return nil, nil
 	}
-	c, err := ifmatch.NewClient(testAccount, canaryToken, ifmatch.WithBaseURL(testBase),
-		ifmatch.WithHTTPClient(&http.Client{Transport: s}),
-		ifmatch.WithTransportRetry(3, time.Microsecond, time.Millisecond),
-		ifmatch.WithUpdateDefaults(ifmatch.BackoffBounds(0, 0), ifmatch.CommitMarkers("")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.sharedClient(t, ifmatch.BackoffBounds(0, 0), ifmatch.CommitMarkers(""))
 	ws := c.Workspace(testWS)
 	leadDone := make(chan error, 1)
 	go func() { _, err := ws.UpdateTask(ctxT(t), testTask, setKey("lead", "1")); leadDone <- err }()
@@ -268,12 +253,8 @@ func TestAdv4CoalescedUnprovenWriteKeepsMembersAmbiguous(t *testing.T) {
 	s.hook = func(n int, r *http.Request, f url.Values) (*http.Response, error) {
 		switch n {
 		case 1: // the lead's write: held until B and A queue; then another writer, without markers
-			close(held)
-			<-release
-			resp := s.current(s.apply(r, f))
-			b, _ := io.ReadAll(s.current(200).Body)
-			v1 = string(b)
-			s.edit(func(m map[string]any) { m["other"] = "x" })
+			var resp *http.Response
+			resp, v1 = s.leadThenUnmarked(r, f, held, release)
 			return resp, nil
 		case 4: // the round's write W1, If-Match "2": lost on the way, not landed
 			return nil, errLost
@@ -282,13 +263,7 @@ func TestAdv4CoalescedUnprovenWriteKeepsMembersAmbiguous(t *testing.T) {
 		}
 		return nil, nil
 	}
-	c, err := ifmatch.NewClient(testAccount, canaryToken, ifmatch.WithBaseURL(testBase),
-		ifmatch.WithHTTPClient(&http.Client{Transport: s}),
-		ifmatch.WithTransportRetry(3, time.Microsecond, time.Millisecond),
-		ifmatch.WithUpdateDefaults(ifmatch.BackoffBounds(0, 0), ifmatch.CommitMarkers(""), ifmatch.MaxAttempts(2)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.sharedClient(t, ifmatch.BackoffBounds(0, 0), ifmatch.CommitMarkers(""), ifmatch.MaxAttempts(2))
 	ws := c.Workspace(testWS)
 	leadDone := make(chan error, 1)
 	go func() { _, err := ws.UpdateTask(ctxT(t), testTask, setKey("lead", "1")); leadDone <- err }()
@@ -424,9 +399,7 @@ func TestAdv4UnprovenWritePushedOutOfHistory(t *testing.T) {
 		}
 		return nil, nil
 	}
-	var r ifmatch.OperationResult
-	_, err := s.client(t, ifmatch.BackoffBounds(0, 0)).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
-		ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
+	r, err := markedIncr(t, s, ifmatch.BackoffBounds(0, 0))
 	if s.Attr("n") != "1" {
 		t.Errorf("n = %s (err %v, %q; requests %v): the increment was applied again", s.Attr("n"), err, r, s.Log())
 	}
@@ -453,9 +426,7 @@ func TestAdv4BaseTokenPushedOutStillProvesSuperseded(t *testing.T) {
 			}
 			return nil, nil
 		}
-		var r ifmatch.OperationResult
-		_, err := s.client(t, zero()).Workspace(testWS).UpdateTask(ctxT(t), testTask, advIncr,
-			ifmatch.CommitMarkers(""), ifmatch.ReportResult(&r))
+		r, err := markedIncr(t, s, zero())
 		if others == 32 {
 			if err != nil || r != ifmatch.Updated || s.Attr("n") != "1" {
 				t.Errorf("%d others: %v %q, n = %s: want Updated, once", others, err, r, s.Attr("n"))
@@ -470,4 +441,16 @@ func TestAdv4BaseTokenPushedOutStillProvesSuperseded(t *testing.T) {
 		}
 		wantLog(t, s, "GET", `POST "0"`, "GET")
 	}
+}
+
+// leadThenUnmarked answers the lead's write of a coalescing test: held
+// (after closing held) until release, then applied and followed by a writer
+// without markers; it returns the write's answer and the body at its version.
+func (s *advServer) leadThenUnmarked(r *http.Request, f url.Values, held, release chan struct{}) (*http.Response, string) {
+	close(held)
+	<-release
+	resp := s.current(s.apply(r, f))
+	b, _ := io.ReadAll(s.current(200).Body)
+	s.edit(func(m map[string]any) { m["other"] = "x" })
+	return resp, string(b)
 }

@@ -225,12 +225,26 @@ func (s *advServer) Commits() int {
 // coalescing, and the given update defaults.
 func (s *advServer) client(t *testing.T, defaults ...ifmatch.UpdateOption) *ifmatch.Client {
 	t.Helper()
-	c, err := ifmatch.NewClient(testAccount, canaryToken,
-		ifmatch.WithBaseURL(testBase),
+	return s.newClient(t, true, defaults)
+}
+
+// sharedClient is client with coalescing: concurrent calls on one resource
+// share rounds.
+func (s *advServer) sharedClient(t *testing.T, defaults ...ifmatch.UpdateOption) *ifmatch.Client {
+	t.Helper()
+	return s.newClient(t, false, defaults)
+}
+
+func (s *advServer) newClient(t *testing.T, alone bool, defaults []ifmatch.UpdateOption) *ifmatch.Client {
+	t.Helper()
+	opts := []ifmatch.Option{ifmatch.WithBaseURL(testBase),
 		ifmatch.WithHTTPClient(&http.Client{Transport: s}),
 		ifmatch.WithTransportRetry(3, time.Microsecond, time.Millisecond),
-		ifmatch.WithoutCoalescing(),
-		ifmatch.WithUpdateDefaults(defaults...))
+		ifmatch.WithUpdateDefaults(defaults...)}
+	if alone {
+		opts = append(opts, ifmatch.WithoutCoalescing())
+	}
+	c, err := ifmatch.NewClient(testAccount, canaryToken, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
