@@ -5,8 +5,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/ifmatch-go/ifmatch/ifmatchtest"
 )
 
 // modeFairMarkers: a non-idempotent append under Fair() with CommitMarkers.
@@ -39,12 +37,8 @@ func TestAdv4OracleMixedWriters(t *testing.T) {
 // idempotent mode, without markers, on the same resource at once.
 func runMixedCell(t *testing.T, c oracleCell, dur time.Duration) {
 	seed := c.seed()
-	srv := ifmatchtest.NewServer(ifmatchtest.WithSeed(seed), ifmatchtest.WithLatency(time.Millisecond),
-		ifmatchtest.WithETagStyle(c.style))
+	srv := c.server(seed)
 	defer srv.Close()
-	for _, f := range append(c.extra[:len(c.extra):len(c.extra)], oracleFaults()...) {
-		srv.Inject(f)
-	}
 	home := newOracleHome(srv)
 	plain := c
 	plain.mode = modeIdempotent

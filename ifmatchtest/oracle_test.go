@@ -177,16 +177,23 @@ func TestOracleSoak(t *testing.T) {
 	}
 }
 
+// server is the cell's fake: its ETag style, a 1 ms round trip, the
+// oracle's faults and the cell's extra ones.
+func (c oracleCell) server(seed uint64) *ifmatchtest.Server {
+	srv := ifmatchtest.NewServer(ifmatchtest.WithSeed(seed), ifmatchtest.WithLatency(time.Millisecond),
+		ifmatchtest.WithETagStyle(c.style))
+	for _, f := range append(c.extra[:len(c.extra):len(c.extra)], oracleFaults()...) {
+		srv.Inject(f)
+	}
+	return srv
+}
+
 // runOracleCell runs rounds of calls on fresh resources for at least dur
 // (a few small rounds when dur is 0) and checks every call.
 func runOracleCell(t *testing.T, c oracleCell, dur time.Duration) {
 	seed := c.seed()
-	srv := ifmatchtest.NewServer(ifmatchtest.WithSeed(seed), ifmatchtest.WithLatency(time.Millisecond),
-		ifmatchtest.WithETagStyle(c.style))
+	srv := c.server(seed)
 	defer srv.Close()
-	for _, f := range append(c.extra[:len(c.extra):len(c.extra)], oracleFaults()...) {
-		srv.Inject(f)
-	}
 	home := newOracleHome(srv)
 	// Rounds of 36 calls in CI; longer rounds in a long soak, so that more
 	// writes land on one resource than the commit markers' history keeps.
